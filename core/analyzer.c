@@ -1,0 +1,236 @@
+/*
+ * analyzer.c - the public entry points: find or start the connection a
+ * segment belongs to, run it through the state machine, fire timers, and
+ * hand finished connections to the front end as records.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define NS(s) ((int64_t)(s) * 1000000000LL)
+
+void tp_config_default(struct tp_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->half_open_timeout_ns = NS(3);   /* Linux's first SYN-ACK retransmission comes after 1 s */
+	cfg->syn_timeout_ns = NS(3);
+	cfg->idle_timeout_ns = NS(3600);
+	cfg->handshake_idle_ns = NS(30);
+	cfg->closed_linger_ns = NS(60);      /* 2 MSL on Linux: TIME-WAIT lasts 60 s */
+	cfg->half_closed_timeout_ns = NS(60);
+	cfg->max_conns = 1000000;
+	cfg->checksum_verify = 0;
+	cfg->flood_window_ns = NS(1);
+	cfg->flood_min_half_open = 100;
+	cfg->flood_min_syn_rate = 200;
+	cfg->flood_min_spread = 0.5;
+}
+
+struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp_callbacks *cb)
+{
+	struct tp_analyzer *an = calloc(1, sizeof *an);
+	if (!an)
+		return NULL;
+	if (cfg)
+		an->cfg = *cfg;
+	else
+		tp_config_default(&an->cfg);
+	if (cb)
+		an->cb = *cb;
+	an->nbuckets = 1024;
+	an->buckets = calloc(an->nbuckets, sizeof *an->buckets);
+	an->floods = tp_flood_new();
+	an->now_ns = INT64_MIN;
+	if (!an->buckets || !an->floods) {
+		tp_analyzer_free(an);
+		return NULL;
+	}
+	return an;
+}
+
+static void finish_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_reason why)
+{
+	struct tp_conn_record r;
+	tp_conn_settle(an, c, 1);
+	tp_flood_half_open_done(an, c);
+	tp_conn_record(an, c, why, &r);
+	an->stats.by_handshake[r.handshake]++;
+	an->stats.by_teardown[r.teardown]++;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (r.anomalies & TP_ABIT(i))
+			an->stats.conn_anomalies[i]++;
+	if (an->cb.conn)
+		an->cb.conn(an->cb.user, &r);
+	tp_flow_remove(an, c);
+}
+
+static int well_known(const struct tp_analyzer *an, uint16_t port)
+{
+	return port < 1024 || tp_zeek_likely_server_port(port, an->cfg.zeek_bare_ports);
+}
+
+/*
+ * Who opened the connection. A SYN's sender did; a SYN-ACK's receiver did.
+ * Without either, guess the server from the ports: the well-known one, else
+ * the lower one, as a person reading the capture would.
+ */
+static int sender_is_orig(const struct tp_analyzer *an, const struct tp_segment *s)
+{
+	uint16_t f = s->flags & (TP_TH_SYN | TP_TH_ACK);
+	if (f == TP_TH_SYN)
+		return 1;
+	if (f == (TP_TH_SYN | TP_TH_ACK))
+		return 0;
+	int ws = well_known(an, s->sport), wd = well_known(an, s->dport);
+	if (ws != wd)
+		return wd;
+	return s->sport > s->dport || s->sport == s->dport;
+}
+
+/* The cap is reached: end the connection least likely to matter. */
+static void evict_one(struct tp_analyzer *an)
+{
+	static const enum tp_timer_class order[] = {
+		TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK, TP_T_CLOSED, TP_T_HALF_CLOSED, TP_T_OPEN,
+	};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		struct tp_conn *c = an->thead[order[i]];
+		if (c) {
+			an->stats.evicted++;
+			finish_conn(an, c, TP_END_EVICTED);
+			return;
+		}
+	}
+}
+
+static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_t now)
+{
+	int64_t to = tp_timer_timeout(an, cls);
+	struct tp_conn *c;
+	while ((c = an->thead[cls]) && c->tstamp + to <= now) {
+		if (cls == TP_T_SYN || cls == TP_T_SYNACK) {
+			/* Late verdict time; the connection stays for a late answer. */
+			tp_conn_settle(an, c, 0);
+			c->late_done = 1;
+			tp_timer_set(an, c, TP_T_HANDSHAKE, now);
+			continue;
+		}
+		an->stats.expired++;
+		finish_conn(an, c, cls == TP_T_CLOSED ? TP_END_CLOSED : TP_END_TIMEOUT);
+	}
+}
+
+void tp_advance(struct tp_analyzer *an, int64_t now_ns)
+{
+	if (now_ns > an->now_ns)
+		an->now_ns = now_ns;
+	for (int cls = 0; cls < TP_T_COUNT; cls++)
+		expire_class(an, (enum tp_timer_class)cls, an->now_ns);
+	tp_flood_advance(an, an->now_ns, 0);
+}
+
+static void update_timer(struct tp_analyzer *an, struct tp_conn *c)
+{
+	enum tp_timer_class cls = tp_conn_timer_class(c);
+	if (cls == c->tclass) {
+		tp_timer_touch(an, c);
+		return;
+	}
+	int64_t stamp = c->last_ns;
+	if (cls == TP_T_SYN)
+		stamp = c->syn_ns;
+	else if (cls == TP_T_SYNACK)
+		stamp = c->synack_ns;
+	tp_timer_set(an, c, cls, stamp);
+}
+
+void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)
+{
+	if (s->ts_ns > an->now_ns)
+		tp_advance(an, s->ts_ns);
+
+	uint32_t ctx = an->cfg.key_context ? s->context : 0;
+	uint32_t hash = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx);
+	int from_orig = 1, reuse = 0;
+	struct tp_conn *c = tp_flow_lookup(an, s, hash, &from_orig);
+
+	if (c && tp_conn_is_new_syn(c, s, from_orig)) {
+		/* Not fully closed, or in TIME-WAIT: the 4-tuple is reused early. */
+		reuse = !(c->ep[0].state == TP_CLOSED && c->ep[1].state == TP_CLOSED);
+		finish_conn(an, c, TP_END_REUSED);
+		c = NULL;
+	}
+	if (!c) {
+		if (an->cfg.max_conns && an->stats.conns_active >= an->cfg.max_conns)
+			evict_one(an);
+		from_orig = sender_is_orig(an, s);
+		c = tp_flow_insert(an, s, hash, from_orig);
+		if (!c) {
+			memset(out, 0, sizeof *out);
+			out->frame = s->frame;
+			out->ts_ns = s->ts_ns;
+			an->stats.evicted++;
+			return;
+		}
+		tp_conn_start(an, c, s);
+	}
+	tp_conn_segment(an, c, s, from_orig, out);
+	if (reuse) {
+		out->anomalies |= TP_ABIT(TP_A_PORT_REUSE);
+		c->anomalies |= TP_ABIT(TP_A_PORT_REUSE);
+		an->stats.anomalies[TP_A_PORT_REUSE]++;
+	}
+	update_timer(an, c);
+}
+
+static int by_idx(const void *x, const void *y)
+{
+	const struct tp_conn *a = *(struct tp_conn *const *)x, *b = *(struct tp_conn *const *)y;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+void tp_finish(struct tp_analyzer *an)
+{
+	uint64_t n = an->stats.conns_active, k = 0;
+	struct tp_conn **all = n ? malloc(n * sizeof *all) : NULL;
+	if (n && !all) {
+		/* No memory to order them: emit in table order rather than lose any. */
+		for (uint32_t b = 0; b < an->nbuckets; b++)
+			while (an->buckets[b])
+				finish_conn(an, an->buckets[b], TP_END_CAPTURE_END);
+	} else {
+		for (uint32_t b = 0; b < an->nbuckets; b++)
+			for (struct tp_conn *c = an->buckets[b]; c; c = c->hnext)
+				all[k++] = c;
+		if (k)
+			qsort(all, k, sizeof *all, by_idx);
+		for (uint64_t i = 0; i < k; i++)
+			finish_conn(an, all[i], TP_END_CAPTURE_END);
+		free(all);
+	}
+	tp_flood_advance(an, an->now_ns, 1);
+}
+
+const struct tp_stats *tp_stats(const struct tp_analyzer *an)
+{
+	return &an->stats;
+}
+
+void tp_analyzer_free(struct tp_analyzer *an)
+{
+	if (!an)
+		return;
+	if (an->buckets) {
+		for (uint32_t b = 0; b < an->nbuckets; b++) {
+			struct tp_conn *c = an->buckets[b], *next;
+			for (; c; c = next) {
+				next = c->hnext;
+				free(c);
+			}
+		}
+		free(an->buckets);
+	}
+	tp_flood_free(an->floods);
+	free(an);
+}

@@ -1,0 +1,595 @@
+/*
+ * conn.c - the RFC 9293 state machine of both endpoints, as a passive
+ * observer at one capture point sees it.
+ *
+ * Each endpoint's state is reported as it is once the segment has been
+ * delivered (see ../shared/notes/observer-semantics.md); a receiver that
+ * answers at once is shown in the state its answer puts it in, so a SYN
+ * leaves the server SYN-RECEIVED. When later evidence proves a segment was
+ * not delivered (the LAST-ACK side retransmits its FIN), the earlier verdict
+ * is amended through tp_conn_amend() and the states are corrected from there.
+ *
+ * Dispatch follows lwIP's tcp_process(): checks that apply in every state
+ * (flags, RST) first, then the SYN, SYN-ACK and ACK/FIN/data handlers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define HS_STEP(st) ((st) >= TP_STEP_HS_SYN && (st) <= TP_STEP_SIM_SYNACK)
+
+static void set_states(struct tp_conn *c, int i, enum tp_state si, enum tp_state ri)
+{
+	c->ep[i].state = (uint8_t)si;
+	c->ep[!i].state = (uint8_t)ri;
+}
+
+static int is_closed_state(uint8_t st)
+{
+	return st == TP_CLOSED || st == TP_TIME_WAIT;
+}
+
+/* Both sides done: nothing but stray segments or a lost-final-ACK replay can follow. */
+static int conn_closed(const struct tp_conn *c)
+{
+	return c->ended || (c->ep[0].fin_seen && c->ep[1].fin_seen && is_closed_state(c->ep[0].state) &&
+	                    is_closed_state(c->ep[1].state));
+}
+
+void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,
+                   int resp_state)
+{
+	if (!frame)
+		return;
+	c->anomalies |= add;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (add & TP_ABIT(i))
+			an->stats.anomalies[i]++;
+	if (!an->cb.amend)
+		return;
+	struct tp_amend a = {
+		.frame = frame, .conn = c->idx, .add = add,
+		.orig_state = (int16_t)orig_state, .resp_state = (int16_t)resp_state,
+	};
+	an->cb.amend(an->cb.user, &a);
+}
+
+void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s)
+{
+	c->idx = an->next_idx++;
+	c->start_ns = c->last_ns = s->ts_ns;
+	c->first_closer = 0xff;
+	c->syn_ns = c->synack_ns = c->hs_ack_ns = c->first_fin_ns = c->close_ns = c->time_wait_ns = -1;
+	/* A is the sender of the first segment; Zeek's view is kept relative to it. */
+	c->a_is_orig = c->addr[0].family == s->src.family && c->port[0] == s->sport &&
+	               memcmp(c->addr[0].bytes, s->src.bytes, 16) == 0;
+	tp_zeek_init(&c->zeek, s, an->cfg.zeek_bare_ports);
+	an->stats.conns_total++;
+}
+
+/* Invalid combinations (RFC 9293 does not define them; scanners send them). */
+static int bad_flags(uint16_t f)
+{
+	if ((f & (TP_TH_SYN | TP_TH_FIN)) == (TP_TH_SYN | TP_TH_FIN))
+		return 1;
+	if ((f & (TP_TH_SYN | TP_TH_RST)) == (TP_TH_SYN | TP_TH_RST))
+		return 1;
+	if ((f & (TP_TH_FIN | TP_TH_SYN | TP_TH_RST | TP_TH_ACK | TP_TH_PSH | TP_TH_URG)) == 0)
+		return 1; /* null scan */
+	if ((f & TP_TH_FIN) && !(f & TP_TH_ACK))
+		return 1; /* every FIN of a real close carries an ACK */
+	return 0;
+}
+
+/* ---- RST ----------------------------------------------------------------- */
+
+/*
+ * RFC 5961 3.2: an RST is acceptable only inside the receive window. An
+ * unacceptable one changes nothing at the receiver, so it must not close the
+ * connection in our view either. Without the receiver's window we accept.
+ */
+static int rst_acceptable(const struct tp_conn *c, int si, const struct tp_segment *s)
+{
+	const struct tp_endpoint *R = &c->ep[!si];
+	if (R->state == TP_SYN_SENT) /* RFC 9293 3.10.7.3: acceptable if it ACKs our SYN */
+		return !(s->flags & TP_TH_ACK) || s->ack == R->isn + 1;
+	if (!R->ack_seen || s->seq == 0)
+		return 1;
+	uint32_t lo = R->max_ack, win = R->window ? R->window : 1;
+	return SEQ_GEQ(s->seq, lo - 1) && SEQ_LEQ(s->seq, lo + win);
+}
+
+static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
+{
+	struct tp_endpoint *R = &c->ep[!si];
+	v->step = TP_STEP_RST;
+	c->completeness |= TP_COMPL_RST;
+	if (conn_closed(c)) {
+		v->anomalies |= TP_ABIT(TP_A_AFTER_CLOSE);
+		return;
+	}
+	if (!rst_acceptable(c, si, s))
+		return;
+	c->ep[si].rst_seen = 1;
+	if (R->state == TP_SYN_SENT && !c->ep[si].syn_seen) {
+		/* The SYN's receiver answered with RST: nobody listens there. */
+		v->anomalies |= TP_ABIT(TP_A_REFUSED);
+		c->handshake = TP_HS_REFUSED;
+	} else if (!c->established && !c->midstream) {
+		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_RESET);
+		c->handshake = TP_HS_RESET;
+	} else {
+		v->anomalies |= TP_ABIT(TP_A_RESET_ABORT);
+		c->teardown = si == 0 ? TP_TD_RESET_ORIG : TP_TD_RESET_RESP;
+	}
+	set_states(c, si, TP_CLOSED, TP_CLOSED);
+	c->ended = 1;
+	c->close_ns = s->ts_ns;
+	tp_flood_half_open_done(an, c);
+}
+
+/* ---- SYN and SYN-ACK ---------------------------------------------------- */
+
+static void on_syn(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	c->completeness |= TP_COMPL_SYN;
+	if (S->syn_seen) {
+		v->step = c->sim_open ? TP_STEP_SIM_SYN : TP_STEP_HS_SYN;
+		if (s->seq == S->isn) {
+			v->rtx = 1;
+			v->anomalies |= TP_ABIT(TP_A_SYN_RETRANSMIT);
+		}
+		return;
+	}
+	S->syn_seen = S->seq_set = 1;
+	S->isn = s->seq;
+	S->next_seq = s->seq + 1 + s->len;
+	if (s->len)
+		v->anomalies |= TP_ABIT(TP_A_TFO_DATA);
+	if (R->syn_seen && R->state == TP_SYN_SENT) {
+		/* R's SYN arrived first and S answered with a SYN of its own, not a
+		 * SYN-ACK: both were opening actively (RFC 9293 3.5, figure 8). */
+		v->step = TP_STEP_SIM_SYN;
+		v->anomalies |= TP_ABIT(TP_A_SIMULTANEOUS_OPEN);
+		c->sim_open = 1;
+		c->handshake = TP_HS_SIMULTANEOUS;
+		set_states(c, si, TP_SYN_RECEIVED, TP_SYN_RECEIVED);
+		return;
+	}
+	v->step = TP_STEP_HS_SYN;
+	if (R->syn_seen)
+		return; /* the SYN-ACK was captured first (reordering): the states stand */
+	c->syn_frame = s->frame;
+	c->syn_ns = s->ts_ns;
+	c->handshake = TP_HS_UNANSWERED;
+	set_states(c, si, TP_SYN_SENT, TP_SYN_RECEIVED);
+	if (tp_flood_syn(an, s, c))
+		v->anomalies |= TP_ABIT(TP_A_SYN_FLOOD);
+}
+
+/* ACK of R's SYN while R sits in SYN-RECEIVED: R is ESTABLISHED. */
+static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
+                              struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	if (R->state != TP_SYN_RECEIVED || !R->syn_seen || !(s->flags & TP_TH_ACK))
+		return 0;
+	v->ack_checked = 1;
+	v->expected_ack = R->isn + 1;
+	v->seen_ack = s->ack;
+	if (s->ack != R->isn + 1) {
+		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_BAD_ACK);
+		c->handshake = TP_HS_BAD_ACK;
+		return 0;
+	}
+	R->state = TP_ESTABLISHED;
+	if (S->state == TP_SYN_SENT || S->state == TP_SYN_RECEIVED)
+		S->state = c->sim_open ? S->state : TP_ESTABLISHED;
+	if (R->state == TP_ESTABLISHED && S->state == TP_ESTABLISHED) {
+		c->established = 1;
+		if (c->handshake != TP_HS_BAD_ACK)
+			c->handshake = c->sim_open ? TP_HS_SIMULTANEOUS : TP_HS_COMPLETE;
+		tp_flood_half_open_done(an, c);
+	}
+	return 1;
+}
+
+static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
+                      struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	c->completeness |= TP_COMPL_SYNACK;
+	if (c->sim_open) {
+		/* One of the two SYN-ACKs of a simultaneous open (RFC 9293 figure 8). */
+		v->step = TP_STEP_SIM_SYNACK;
+		if (S->synack_sent)
+			v->rtx = 1;
+		S->synack_sent = 1;
+		ack_completes_open(an, c, si, s, v);
+		return;
+	}
+	v->step = TP_STEP_HS_SYNACK;
+	if (R->syn_seen) {
+		v->ack_checked = 1;
+		v->expected_ack = R->isn + 1;
+		v->seen_ack = s->ack;
+	}
+	if (S->syn_seen && s->seq == S->isn) {
+		v->rtx = 1;
+		v->anomalies |= TP_ABIT(TP_A_SYNACK_RETRANSMIT);
+		if (c->syn_ns >= 0)
+			v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
+		return;
+	}
+	S->syn_seen = S->seq_set = S->synack_sent = 1;
+	S->isn = s->seq;
+	S->next_seq = s->seq + 1 + s->len;
+	S->max_ack = s->ack;
+	S->ack_seen = 1;
+	c->synack_frame = s->frame;
+	c->synack_ns = s->ts_ns;
+	if (c->syn_ns >= 0)
+		v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
+	tp_flood_synack(an, c);
+	if (R->syn_seen && s->ack != R->isn + 1) {
+		/* The client would answer with RST; it is not ESTABLISHED. */
+		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_BAD_ACK);
+		c->handshake = TP_HS_BAD_ACK;
+		set_states(c, si, TP_SYN_RECEIVED, TP_SYN_SENT);
+		return;
+	}
+	if (!R->syn_seen)
+		c->dir_inferred = 1; /* the SYN was not captured */
+	c->handshake = TP_HS_HALF_OPEN; /* until the third segment */
+	set_states(c, si, TP_SYN_RECEIVED, TP_ESTABLISHED);
+}
+
+/* ---- FIN, ACK and data -------------------------------------------------- */
+
+/* The ACK part of a segment: does it acknowledge the peer's FIN? */
+static int ack_of_fin(struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
+{
+	struct tp_endpoint *R = &c->ep[!si];
+	if (!(s->flags & TP_TH_ACK) || !R->fin_seen || R->fin_acked)
+		return 0;
+	if (!SEQ_GEQ(s->ack, R->fin_seq + 1))
+		return 0;
+	v->ack_checked = 1;
+	v->expected_ack = R->fin_seq + 1;
+	v->seen_ack = s->ack;
+	if (s->ack != R->fin_seq + 1)
+		v->anomalies |= TP_ABIT(TP_A_TEARDOWN_BAD_ACK);
+	R->fin_acked = 1;
+	switch (R->state) {
+	case TP_FIN_WAIT_1:
+		R->state = TP_FIN_WAIT_2;
+		v->step = TP_STEP_FIN1_ACK;
+		break;
+	case TP_CLOSING: /* simultaneous close: each ACK ends one side */
+		R->state = TP_TIME_WAIT;
+		v->step = TP_STEP_SIM_FIN_ACK;
+		if (c->time_wait_ns < 0)
+			c->time_wait_ns = s->ts_ns;
+		break;
+	case TP_LAST_ACK:
+		R->state = TP_CLOSED;
+		v->step = TP_STEP_FINAL_ACK;
+		if (c->final_ack_frame)
+			v->rtx = 1; /* a second final ACK: the first was lost */
+		c->final_ack_frame = s->frame;
+		break;
+	default:
+		break;
+	}
+	if (is_closed_state(c->ep[0].state) && is_closed_state(c->ep[1].state) && c->close_ns < 0)
+		c->close_ns = s->ts_ns;
+	return 1;
+}
+
+/*
+ * A FIN seen again. If the sender's FIN had been acknowledged and it sits in
+ * CLOSED, the acknowledgement never reached it: it was still in LAST-ACK,
+ * and the final ACK we saw was lost after the capture point.
+ */
+static void fin_again(struct tp_analyzer *an, struct tp_conn *c, int si, struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	v->rtx = 1;
+	v->step = S->fin_step;
+	v->anomalies |= TP_ABIT(TP_A_FIN_RETRANSMIT);
+	if (!S->fin_acked)
+		return;
+	if (S->state == TP_CLOSED && c->final_ack_frame) {
+		v->anomalies |= TP_ABIT(TP_A_LOST_FINAL_ACK);
+		int lo = si == 0 ? TP_LAST_ACK : TP_TIME_WAIT, lr = si == 0 ? TP_TIME_WAIT : TP_LAST_ACK;
+		tp_conn_amend(an, c, c->final_ack_frame, TP_ABIT(TP_A_LOST_FINAL_ACK), lo, lr);
+		c->final_ack_lost = 1;
+		S->state = TP_LAST_ACK;
+		if (R->state != TP_TIME_WAIT)
+			R->state = TP_TIME_WAIT;
+		c->close_ns = -1;
+	} else if (S->state == TP_FIN_WAIT_2) {
+		S->state = TP_FIN_WAIT_1; /* the ACK of its FIN was lost downstream */
+	}
+	S->fin_acked = 0;
+}
+
+static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, int acked_now,
+                   struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	uint32_t fin_seq = s->seq + s->len;
+	c->completeness |= TP_COMPL_FIN;
+	if (S->fin_seen && fin_seq == S->fin_seq) {
+		fin_again(an, c, si, v);
+		return;
+	}
+	S->fin_seen = 1;
+	S->fin_seq = fin_seq;
+	S->fin_frame = s->frame;
+	if (c->first_fin_ns < 0)
+		c->first_fin_ns = s->ts_ns;
+	if (!R->fin_seen) {
+		c->first_closer = (uint8_t)si;
+		S->fin_step = TP_STEP_FIN1;
+		set_states(c, si, TP_FIN_WAIT_1, TP_CLOSE_WAIT);
+	} else if (R->fin_acked && !acked_now) {
+		S->fin_step = TP_STEP_FIN2;
+		set_states(c, si, TP_LAST_ACK, TP_TIME_WAIT);
+	} else if (acked_now) {
+		/* FIN and ACK of the peer's FIN in one segment: a 3-segment close. */
+		S->fin_step = TP_STEP_FIN2_WITH_ACK;
+		c->three_seg = 1;
+		set_states(c, si, TP_LAST_ACK, TP_TIME_WAIT);
+	} else {
+		/* S sent its FIN before R's reached it: the FINs crossed. */
+		S->fin_step = TP_STEP_SIM_FIN;
+		v->anomalies |= TP_ABIT(TP_A_SIMULTANEOUS_CLOSE);
+		c->sim_close = 1;
+		set_states(c, si, TP_CLOSING, TP_CLOSING);
+	}
+	if (R->state == TP_TIME_WAIT && c->time_wait_ns < 0)
+		c->time_wait_ns = s->ts_ns;
+	v->step = S->fin_step;
+}
+
+/* First segment of a connection that is neither SYN nor SYN-ACK. */
+static void join_midstream(struct tp_conn *c, struct tp_verdict *v)
+{
+	c->midstream = 1;
+	c->dir_inferred = 1;
+	c->handshake = TP_HS_NONE;
+	c->ep[0].state = c->ep[1].state = TP_ESTABLISHED;
+	v->anomalies |= TP_ABIT(TP_A_MIDSTREAM);
+}
+
+static void on_other(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
+                     struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si];
+	if (!c->ep[0].seq_set && !c->ep[1].seq_set && !c->midstream)
+		join_midstream(c, v);
+	if (!S->seq_set) {
+		S->seq_set = 1;
+		S->isn = s->seq;
+		S->next_seq = s->seq;
+	}
+	uint32_t end = s->seq + s->len + ((s->flags & TP_TH_FIN) ? 1 : 0);
+	if (SEQ_GT(end, S->next_seq))
+		S->next_seq = end;
+	if (s->flags & TP_TH_ACK)
+		c->completeness |= TP_COMPL_ACK;
+	if (s->len)
+		c->completeness |= TP_COMPL_DATA;
+
+	int was_closed = conn_closed(c) && !c->final_ack_lost;
+	int opened = ack_completes_open(an, c, si, s, v);
+	if (opened && c->hs_ack_frame == 0) {
+		v->step = TP_STEP_HS_ACK;
+		c->hs_ack_frame = s->frame;
+		c->hs_ack_ns = s->ts_ns;
+		if (c->syn_ns >= 0 && c->synack_ns >= 0)
+			v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
+		if (c->synack_ns >= 0)
+			v->synack_to_ack_ns = s->ts_ns - c->synack_ns;
+	}
+	int acked_now = ack_of_fin(c, si, s, v);
+	if (s->flags & TP_TH_FIN)
+		on_fin(an, c, si, s, acked_now, v);
+	if (was_closed && !v->rtx && v->step != TP_STEP_FINAL_ACK)
+		v->anomalies |= TP_ABIT(TP_A_AFTER_CLOSE);
+	if (s->len && !c->established && !c->midstream && c->handshake != TP_HS_NONE)
+		v->anomalies |= TP_ABIT(TP_A_DATA_BEFORE_HANDSHAKE);
+}
+
+static uint8_t phase_of(const struct tp_conn *c, const struct tp_verdict *v)
+{
+	if (v->anomalies & TP_ABIT(TP_A_AFTER_CLOSE))
+		return TP_PHASE_CLOSED;
+	if (v->step == TP_STEP_RST)
+		return TP_PHASE_RESET;
+	if (HS_STEP(v->step))
+		return TP_PHASE_HANDSHAKE;
+	if (v->step != TP_STEP_NONE || c->first_fin_ns >= 0)
+		return TP_PHASE_TEARDOWN;
+	if (c->midstream)
+		return TP_PHASE_MIDSTREAM;
+	if (!c->established)
+		return TP_PHASE_HANDSHAKE;
+	return TP_PHASE_DATA;
+}
+
+void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s, int from_orig,
+                     struct tp_verdict *v)
+{
+	int si = from_orig ? 0 : 1;
+	struct tp_endpoint *S = &c->ep[si];
+
+	memset(v, 0, sizeof *v);
+	v->frame = s->frame;
+	v->ts_ns = s->ts_ns;
+	v->conn = c->idx;
+	v->dir = (uint8_t)si;
+	v->flags = s->flags;
+	v->len = s->len;
+	v->syn_to_synack_ns = v->synack_to_ack_ns = -1;
+
+	c->last_ns = s->ts_ns;
+	S->pkts++;
+	S->ip_bytes += s->ip_len;
+	tp_zeek_segment(&c->zeek, s, from_orig == c->a_is_orig, an->cfg.checksum_verify);
+
+	if (an->cfg.checksum_verify && s->checksum == TP_CSUM_BAD) {
+		/* The receiver drops it; so must our view of its state. */
+		v->anomalies |= TP_ABIT(TP_A_BAD_CHECKSUM);
+		an->stats.bad_checksum++;
+	} else {
+		S->payload_bytes += s->len;
+		if (s->flags & TP_TH_ACK) {
+			if (!S->ack_seen || SEQ_GT(s->ack, S->max_ack))
+				S->max_ack = s->ack;
+			S->ack_seen = 1;
+		}
+		S->window = (uint32_t)s->window << (S->wscale & 15);
+		if (bad_flags(s->flags))
+			v->anomalies |= TP_ABIT(TP_A_BAD_FLAGS);
+		uint16_t f = s->flags;
+		if ((f & TP_TH_SYN) && (f & (TP_TH_RST | TP_TH_FIN)))
+			; /* bad_flags already; such a segment drives no transition */
+		else if (f & TP_TH_RST)
+			on_rst(an, c, si, s, v);
+		else if ((f & TP_TH_SYN) && (f & TP_TH_ACK))
+			on_synack(an, c, si, s, v);
+		else if (f & TP_TH_SYN)
+			on_syn(an, c, si, s, v);
+		else if (f & (TP_TH_ACK | TP_TH_FIN))
+			on_other(an, c, si, s, v);
+		if ((f & TP_TH_SYN) && s->wscale >= 0)
+			S->wscale = (uint8_t)s->wscale;
+	}
+
+	v->dir_inferred = c->dir_inferred;
+	v->phase = phase_of(c, v);
+	v->orig_state = c->ep[0].state;
+	v->resp_state = c->ep[1].state;
+	c->anomalies |= v->anomalies;
+	an->stats.segments++;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (v->anomalies & TP_ABIT(i))
+			an->stats.anomalies[i]++;
+}
+
+/*
+ * Wireshark's rule for tcp.stream, which Zeek's uids follow in practice: a
+ * SYN (without ACK) whose sequence number differs from the first one its
+ * sender used on this 4-tuple starts a new connection; the same number is a
+ * retransmission, whatever the state.
+ */
+int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig)
+{
+	if ((s->flags & (TP_TH_SYN | TP_TH_ACK)) != TP_TH_SYN)
+		return 0;
+	const struct tp_endpoint *S = &c->ep[from_orig ? 0 : 1];
+	return S->seq_set && s->seq != S->isn;
+}
+
+/* ---- timers and the end ------------------------------------------------- */
+
+enum tp_timer_class tp_conn_timer_class(const struct tp_conn *c)
+{
+	if (conn_closed(c))
+		return TP_T_CLOSED;
+	if (c->established || c->midstream)
+		return (c->ep[0].fin_seen || c->ep[1].fin_seen) ? TP_T_HALF_CLOSED : TP_T_OPEN;
+	if (c->late_done)
+		return TP_T_HANDSHAKE;
+	if (c->synack_frame)
+		return TP_T_SYNACK;
+	if (c->syn_frame)
+		return TP_T_SYN;
+	return TP_T_HANDSHAKE;
+}
+
+void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
+{
+	if (!c->established && !c->midstream && !c->ended && !c->late_done) {
+		if (c->synack_frame && c->handshake == TP_HS_HALF_OPEN) {
+			/* The server waits in SYN-RECEIVED for an ACK that never came. */
+			tp_conn_amend(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), -1, -1);
+			c->late_done = 1;
+		} else if (c->syn_frame && !c->synack_frame && c->handshake == TP_HS_UNANSWERED) {
+			tp_conn_amend(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_UNANSWERED), -1, -1);
+			c->late_done = 1;
+		}
+		if (c->late_done)
+			tp_flood_half_open_done(an, c);
+	}
+	int closer = c->first_closer;
+	if (closer != 0xff && !c->ep[!closer].fin_seen && !c->ended &&
+	    !(c->anomalies & TP_ABIT(TP_A_HALF_CLOSED)) &&
+	    (at_end || c->tclass == TP_T_HALF_CLOSED))
+		tp_conn_amend(an, c, c->ep[closer].fin_frame, TP_ABIT(TP_A_HALF_CLOSED), -1, -1);
+	if (at_end) {
+		/* A FIN never acknowledged by the end: its final ACK is missing. */
+		for (int i = 0; i < 2; i++) {
+			const struct tp_endpoint *e = &c->ep[i];
+			if (e->state == TP_LAST_ACK && !e->fin_acked && !c->ended &&
+			    !(c->anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK)))
+				tp_conn_amend(an, c, e->fin_frame, TP_ABIT(TP_A_LOST_FINAL_ACK), -1, -1);
+		}
+	}
+}
+
+static uint8_t teardown_of(const struct tp_conn *c)
+{
+	if (c->teardown == TP_TD_RESET_ORIG || c->teardown == TP_TD_RESET_RESP)
+		return c->teardown;
+	int f0 = c->ep[0].fin_seen, f1 = c->ep[1].fin_seen;
+	if (!f0 && !f1)
+		return TP_TD_NONE;
+	if (!f0 || !f1)
+		return TP_TD_HALF_CLOSED;
+	if (!(is_closed_state(c->ep[0].state) && is_closed_state(c->ep[1].state)))
+		return TP_TD_INCOMPLETE;
+	if (c->sim_close)
+		return TP_TD_SIMULTANEOUS;
+	return c->three_seg ? TP_TD_THREE_SEG : TP_TD_FOUR_WAY;
+}
+
+void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum tp_end_reason why,
+                    struct tp_conn_record *r)
+{
+	memset(r, 0, sizeof *r);
+	r->conn = c->idx;
+	r->orig_h = c->addr[0];
+	r->resp_h = c->addr[1];
+	r->orig_p = c->port[0];
+	r->resp_p = c->port[1];
+	r->context = c->context;
+	r->dir_inferred = c->dir_inferred;
+	r->start_ns = c->start_ns;
+	r->last_ns = c->last_ns;
+	r->orig_pkts = c->ep[0].pkts;
+	r->resp_pkts = c->ep[1].pkts;
+	r->orig_ip_bytes = c->ep[0].ip_bytes;
+	r->resp_ip_bytes = c->ep[1].ip_bytes;
+	int za = c->a_is_orig ? 0 : 1; /* our index of A */
+	int zo = tp_zeek_orig_is_a(&c->zeek) ? za : !za; /* our index of Zeek's originator */
+	r->orig_bytes = c->zeek.ep[zo == 0 ? 0 : 1].size;
+	r->resp_bytes = c->zeek.ep[zo == 0 ? 1 : 0].size;
+	r->handshake = c->handshake;
+	r->teardown = teardown_of(c);
+	r->orig_state = c->ep[0].state;
+	r->resp_state = c->ep[1].state;
+	r->completeness = c->completeness;
+	r->end_reason = (uint8_t)why;
+	r->anomalies = c->anomalies;
+	r->syn_to_synack_ns = (c->syn_ns >= 0 && c->synack_ns >= 0) ? c->synack_ns - c->syn_ns : -1;
+	r->synack_to_ack_ns = (c->synack_ns >= 0 && c->hs_ack_ns >= 0) ? c->hs_ack_ns - c->synack_ns : -1;
+	r->fin_to_close_ns = (c->first_fin_ns >= 0 && c->close_ns >= 0) ? c->close_ns - c->first_fin_ns : -1;
+	r->time_wait_ns = c->time_wait_ns >= 0 ? an->now_ns - c->time_wait_ns : -1;
+	snprintf(r->conn_state, sizeof r->conn_state, "%s", tp_zeek_conn_state(&c->zeek));
+	snprintf(r->history, sizeof r->history, "%s", c->zeek.history);
+}

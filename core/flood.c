@@ -1,0 +1,301 @@
+/*
+ * flood.c - SYN flood detection per server (address and port).
+ *
+ * A flood is many embryonic connections toward one server from many
+ * sources. Per server we keep, over a sliding window of cfg.flood_window_ns
+ * (two buckets, the older one weighted by how much of it still overlaps):
+ * the SYN count, a 512-bit linear-counting sketch of the sources (how spread
+ * they are), and the current number of half-open connections. All three
+ * must cross their thresholds to start a flood; it ends when the SYN rate
+ * falls below half the threshold. Over a flood, a 256-register HyperLogLog
+ * estimates the distinct sources: spoofed floods have millions, and exact
+ * sets would defeat the point of bounded memory.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SKETCH_BITS 512
+#define HLL_REGS 256
+
+struct tp_server {
+	struct tp_server *next;
+	struct tp_addr addr;
+	uint16_t port;
+	uint8_t in_flood;
+	int64_t win_start, last_syn_ns;
+	uint32_t syn_cur, syn_prev;
+	uint32_t half_open, peak_half_open;
+	uint8_t sk_cur[SKETCH_BITS / 8], sk_prev[SKETCH_BITS / 8];
+	struct tp_flood f;  /* the flood under way */
+	uint8_t *hll;       /* HLL_REGS registers while in a flood */
+};
+
+struct tp_flood_table {
+	struct tp_server **b;
+	uint32_t n, count;
+	int64_t last_sweep;
+};
+
+struct tp_flood_table *tp_flood_new(void)
+{
+	struct tp_flood_table *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	t->n = 256;
+	t->b = calloc(t->n, sizeof *t->b);
+	if (!t->b) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void tp_flood_free(struct tp_flood_table *t)
+{
+	if (!t)
+		return;
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct tp_server *s = t->b[i], *next;
+		for (; s; s = next) {
+			next = s->next;
+			free(s->hll);
+			free(s);
+		}
+	}
+	free(t->b);
+	free(t);
+}
+
+static uint32_t hash_addr(const struct tp_addr *a, uint32_t seed)
+{
+	uint32_t h = 2166136261U ^ seed;
+	for (int i = 0; i < (a->family == 6 ? 16 : 4); i++)
+		h = (h ^ a->bytes[i]) * 16777619U;
+	h ^= h >> 15;
+	h *= 0x2c1b3c6dU;
+	h ^= h >> 12;
+	return h;
+}
+
+static uint32_t server_hash(const struct tp_addr *a, uint16_t port)
+{
+	return hash_addr(a, port);
+}
+
+static struct tp_server *server_find(struct tp_flood_table *t, const struct tp_addr *a, uint16_t port, int create)
+{
+	uint32_t h = server_hash(a, port) & (t->n - 1);
+	for (struct tp_server *s = t->b[h]; s; s = s->next)
+		if (s->port == port && s->addr.family == a->family && memcmp(s->addr.bytes, a->bytes, 16) == 0)
+			return s;
+	if (!create)
+		return NULL;
+	struct tp_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->addr = *a;
+	s->port = port;
+	s->win_start = INT64_MIN;
+	s->next = t->b[h];
+	t->b[h] = s;
+	t->count++;
+	return s;
+}
+
+static void roll_window(struct tp_server *s, int64_t now, int64_t w)
+{
+	if (s->win_start == INT64_MIN) {
+		s->win_start = now;
+		return;
+	}
+	if (now - s->win_start < w)
+		return;
+	if (now - s->win_start < 2 * w) {
+		s->syn_prev = s->syn_cur;
+		memcpy(s->sk_prev, s->sk_cur, sizeof s->sk_cur);
+		s->win_start += w;
+	} else {
+		s->syn_prev = 0;
+		memset(s->sk_prev, 0, sizeof s->sk_prev);
+		s->win_start = now;
+	}
+	s->syn_cur = 0;
+	memset(s->sk_cur, 0, sizeof s->sk_cur);
+}
+
+/* SYNs in the last window: the older bucket weighted by its overlap. */
+static double syn_rate(const struct tp_server *s, int64_t now, int64_t w)
+{
+	double over = 1.0 - (double)(now - s->win_start) / (double)w;
+	if (over < 0)
+		over = 0;
+	return s->syn_cur + s->syn_prev * over;
+}
+
+/* Linear counting over the union of both buckets. */
+static double distinct_in_window(const struct tp_server *s)
+{
+	int zero = 0;
+	for (int i = 0; i < SKETCH_BITS / 8; i++)
+		zero += 8 - __builtin_popcount((unsigned)(s->sk_cur[i] | s->sk_prev[i]));
+	if (zero == 0)
+		return SKETCH_BITS * log(SKETCH_BITS);
+	return -SKETCH_BITS * log((double)zero / SKETCH_BITS);
+}
+
+static double hll_estimate(const uint8_t *r)
+{
+	double sum = 0;
+	int zeros = 0;
+	for (int i = 0; i < HLL_REGS; i++) {
+		sum += ldexp(1.0, -r[i]);
+		zeros += r[i] == 0;
+	}
+	double m = HLL_REGS, e = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+	if (e <= 2.5 * m && zeros)
+		e = m * log(m / zeros); /* small range correction */
+	return e;
+}
+
+static void hll_add(uint8_t *r, uint32_t h)
+{
+	uint32_t idx = h >> 24, w = (h << 8) | 0x80;
+	uint8_t rank = (uint8_t)(__builtin_clz(w) + 1);
+	if (rank > r[idx])
+		r[idx] = rank;
+}
+
+static void flood_end(struct tp_analyzer *an, struct tp_server *s)
+{
+	s->in_flood = 0;
+	s->f.end_ns = s->last_syn_ns;
+	s->f.distinct_sources = s->hll ? (uint32_t)(hll_estimate(s->hll) + 0.5) : 0;
+	s->f.answered_share = s->f.syns ? (double)s->f.synacks / (double)s->f.syns : 0;
+	s->f.source_spread = s->f.syns ? (double)s->f.distinct_sources / (double)s->f.syns : 0;
+	if (s->f.source_spread > 1)
+		s->f.source_spread = 1;
+	free(s->hll);
+	s->hll = NULL;
+	an->stats.floods++;
+	if (an->cb.flood)
+		an->cb.flood(an->cb.user, &s->f);
+}
+
+/* Detection comes a little late: mark the SYNs of the connections that
+ * built the flood, which are still embryonic toward this server. */
+static void mark_earlier(struct tp_analyzer *an, struct tp_server *s)
+{
+	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE };
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		for (struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {
+			if (c->flood || !c->counted_half_open || c->port[1] != s->port ||
+			    memcmp(&c->addr[1], &s->addr, sizeof s->addr) != 0)
+				continue;
+			c->flood = 1;
+			s->f.syns++;
+			if (c->synack_frame)
+				s->f.synacks++;
+			hll_add(s->hll, hash_addr(&c->addr[0], 0x5bd1e995U));
+			tp_conn_amend(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_FLOOD), -1, -1);
+		}
+}
+
+static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now)
+{
+	memset(&s->f, 0, sizeof s->f);
+	s->hll = calloc(HLL_REGS, 1);
+	if (!s->hll)
+		return;
+	s->in_flood = 1;
+	s->f.server = s->addr;
+	s->f.port = s->port;
+	s->f.start_ns = now;
+	s->f.peak_half_open = s->half_open;
+	mark_earlier(an, s);
+}
+
+int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp_conn *c)
+{
+	const struct tp_config *cfg = &an->cfg;
+	struct tp_server *s = server_find(an->floods, &seg->dst, seg->dport, 1);
+	if (!s)
+		return 0;
+	roll_window(s, seg->ts_ns, cfg->flood_window_ns);
+	s->syn_cur++;
+	s->last_syn_ns = seg->ts_ns;
+	uint32_t h = hash_addr(&seg->src, 0x5bd1e995U);
+	s->sk_cur[(h % SKETCH_BITS) / 8] |= (uint8_t)(1u << (h % 8));
+	s->half_open++;
+	c->counted_half_open = 1;
+	if (s->half_open > s->peak_half_open)
+		s->peak_half_open = s->half_open;
+
+	if (!s->in_flood) {
+		double rate = syn_rate(s, seg->ts_ns, cfg->flood_window_ns);
+		double spread = distinct_in_window(s) / (rate > 0 ? rate : 1);
+		if (s->half_open >= cfg->flood_min_half_open && rate >= cfg->flood_min_syn_rate &&
+		    spread >= cfg->flood_min_spread)
+			flood_start(an, s, seg->ts_ns);
+		if (!s->in_flood)
+			return 0;
+		/* the SYN that tipped it: not on a timer list yet, so not marked above */
+	}
+	c->flood = 1;
+	s->f.syns++;
+	hll_add(s->hll, h);
+	if (s->half_open > s->f.peak_half_open)
+		s->f.peak_half_open = s->half_open;
+	return 1;
+}
+
+void tp_flood_synack(struct tp_analyzer *an, const struct tp_conn *c)
+{
+	if (!c->flood)
+		return;
+	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
+	if (s && s->in_flood)
+		s->f.synacks++;
+}
+
+void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (!c->counted_half_open)
+		return;
+	c->counted_half_open = 0;
+	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
+	if (!s)
+		return;
+	if (s->half_open)
+		s->half_open--;
+	if (c->flood && s->in_flood && c->established)
+		s->f.completed++;
+}
+
+/* Once per window of capture time: end quiet floods, drop idle servers. */
+void tp_flood_advance(struct tp_analyzer *an, int64_t now, int at_end)
+{
+	struct tp_flood_table *t = an->floods;
+	int64_t w = an->cfg.flood_window_ns;
+	if (!at_end && now - t->last_sweep < w)
+		return;
+	t->last_sweep = now;
+	for (uint32_t i = 0; i < t->n; i++) {
+		struct tp_server **pp = &t->b[i];
+		while (*pp) {
+			struct tp_server *s = *pp;
+			roll_window(s, now, w);
+			if (s->in_flood && (at_end || syn_rate(s, now, w) < an->cfg.flood_min_syn_rate / 2.0))
+				flood_end(an, s);
+			if (!s->in_flood && s->half_open == 0 && now - s->last_syn_ns > 2 * w) {
+				*pp = s->next;
+				t->count--;
+				free(s);
+				continue;
+			}
+			pp = &s->next;
+		}
+	}
+}

@@ -1,0 +1,180 @@
+/*
+ * flow.c - the connection table and its timer lists.
+ *
+ * Connections are found by a direction-independent hash of the 4-tuple (and
+ * of the VLAN/tunnel context when cfg.key_context asks for it), so both
+ * directions of a connection land in one entry, as Suricata's flow-hash and
+ * Zeek's ConnKey do.
+ *
+ * Timeouts: every timer class has one timeout, and a connection joins the
+ * tail of its class's list with the time the timeout runs from. Each list is
+ * therefore ordered by deadline and expiry only ever looks at list heads:
+ * O(1) per segment, whatever the number of connections.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint32_t mix32(uint32_t h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
+static uint32_t addr_hash(const struct tp_addr *a, uint16_t port)
+{
+	uint32_t h = 2166136261U ^ port;
+	int n = a->family == 6 ? 16 : 4;
+	for (int i = 0; i < n; i++)
+		h = (h ^ a->bytes[i]) * 16777619U;
+	return mix32(h);
+}
+
+/* Symmetric: the sum of the two endpoint hashes does not depend on order. */
+uint32_t tp_flow_hash(const struct tp_addr *a, uint16_t pa, const struct tp_addr *b, uint16_t pb, uint32_t ctx)
+{
+	return mix32(addr_hash(a, pa) + addr_hash(b, pb) + ctx * 0x9e3779b9U);
+}
+
+static int addr_eq(const struct tp_addr *x, const struct tp_addr *y)
+{
+	if (x->family != y->family)
+		return 0;
+	return memcmp(x->bytes, y->bytes, x->family == 6 ? 16 : 4) == 0;
+}
+
+struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int *from_orig)
+{
+	uint32_t ctx = an->cfg.key_context ? s->context : 0;
+	for (struct tp_conn *c = an->buckets[hash & (an->nbuckets - 1)]; c; c = c->hnext) {
+		if (c->hash != hash || c->context != ctx)
+			continue;
+		if (c->port[0] == s->sport && c->port[1] == s->dport && addr_eq(&c->addr[0], &s->src) &&
+		    addr_eq(&c->addr[1], &s->dst)) {
+			*from_orig = 1;
+			return c;
+		}
+		if (c->port[0] == s->dport && c->port[1] == s->sport && addr_eq(&c->addr[0], &s->dst) &&
+		    addr_eq(&c->addr[1], &s->src)) {
+			*from_orig = 0;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void grow(struct tp_analyzer *an)
+{
+	uint32_t n = an->nbuckets * 2;
+	struct tp_conn **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* keep the longer chains; still correct */
+	for (uint32_t i = 0; i < an->nbuckets; i++) {
+		struct tp_conn *c = an->buckets[i], *next;
+		for (; c; c = next) {
+			next = c->hnext;
+			c->hnext = b[c->hash & (n - 1)];
+			b[c->hash & (n - 1)] = c;
+		}
+	}
+	free(an->buckets);
+	an->buckets = b;
+	an->nbuckets = n;
+}
+
+struct tp_conn *tp_flow_insert(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int sender_is_orig)
+{
+	struct tp_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	int o = sender_is_orig ? 0 : 1;
+	c->addr[o] = s->src;
+	c->port[o] = s->sport;
+	c->addr[!o] = s->dst;
+	c->port[!o] = s->dport;
+	c->context = an->cfg.key_context ? s->context : 0;
+	c->hash = hash;
+	c->tclass = TP_T_COUNT; /* on no list yet */
+	uint32_t b = hash & (an->nbuckets - 1);
+	c->hnext = an->buckets[b];
+	an->buckets[b] = c;
+	an->stats.conns_active++;
+	if (an->stats.conns_active > an->stats.conns_peak)
+		an->stats.conns_peak = an->stats.conns_active;
+	if (an->stats.conns_active > (uint64_t)an->nbuckets * 2)
+		grow(an);
+	return c;
+}
+
+static void timer_unlink(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (c->tclass >= TP_T_COUNT)
+		return;
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		an->thead[c->tclass] = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	else
+		an->ttail[c->tclass] = c->tprev;
+	c->tprev = c->tnext = NULL;
+	c->tclass = TP_T_COUNT;
+}
+
+void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c)
+{
+	timer_unlink(an, c);
+	struct tp_conn **pp = &an->buckets[c->hash & (an->nbuckets - 1)];
+	while (*pp && *pp != c)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = c->hnext;
+	an->stats.conns_active--;
+	free(c);
+}
+
+void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp)
+{
+	timer_unlink(an, c);
+	c->tclass = (uint8_t)cls;
+	c->tstamp = stamp;
+	c->tnext = NULL;
+	c->tprev = an->ttail[cls];
+	if (an->ttail[cls])
+		an->ttail[cls]->tnext = c;
+	else
+		an->thead[cls] = c;
+	an->ttail[cls] = c;
+}
+
+/* Idle lists run from the last segment: move to the tail. Deadline lists
+ * (SYN, SYN-ACK) run from when the connection entered them: stay put. */
+void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (c->tclass == TP_T_SYN || c->tclass == TP_T_SYNACK || c->tclass >= TP_T_COUNT)
+		return;
+	if (an->ttail[c->tclass] == c) {
+		c->tstamp = c->last_ns;
+		return;
+	}
+	tp_timer_set(an, c, (enum tp_timer_class)c->tclass, c->last_ns);
+}
+
+int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_timer_class cls)
+{
+	switch (cls) {
+	case TP_T_SYN: return an->cfg.syn_timeout_ns;
+	case TP_T_SYNACK: return an->cfg.half_open_timeout_ns;
+	case TP_T_HANDSHAKE: return an->cfg.handshake_idle_ns;
+	case TP_T_OPEN: return an->cfg.idle_timeout_ns;
+	case TP_T_HALF_CLOSED: return an->cfg.half_closed_timeout_ns;
+	case TP_T_CLOSED: return an->cfg.closed_linger_ns;
+	default: return an->cfg.idle_timeout_ns;
+	}
+}

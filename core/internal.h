@@ -1,0 +1,128 @@
+/*
+ * internal.h - what the core's files share; not for front ends.
+ *
+ * Layering, as in Suricata: flow.c finds the connection a segment belongs
+ * to, conn.c runs the RFC 9293 state machine of both endpoints, zeek.c keeps
+ * Zeek's parallel view, flood.c watches servers for SYN floods, and
+ * analyzer.c ties them together, owns the timers and emits records.
+ */
+#ifndef TP_INTERNAL_H
+#define TP_INTERNAL_H
+
+#include "tcpphase.h"
+#include "zeek.h"
+
+/* Sequence-space comparisons that survive wraparound (RFC 9293 3.4). */
+#define SEQ_LT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+
+/* What one endpoint has shown the observer. */
+struct tp_endpoint {
+	uint8_t state;       /* enum tp_state, after the last segment */
+	uint8_t syn_seen : 1, fin_seen : 1, fin_acked : 1, rst_seen : 1, seq_set : 1, ack_seen : 1,
+	        synack_sent : 1;
+	uint8_t wscale;
+	uint32_t isn;        /* sequence number of its SYN (or first seen) */
+	uint32_t next_seq;   /* highest seq + len (+SYN/FIN) sent */
+	uint32_t fin_seq;    /* sequence number of its FIN */
+	uint32_t max_ack;    /* highest acknowledgement it sent */
+	uint8_t fin_step;    /* enum tp_step its FIN took, for retransmissions */
+	uint32_t window;     /* last window it advertised, scaled */
+	uint64_t fin_frame;  /* its last FIN (the one a late verdict concerns) */
+	uint64_t pkts, ip_bytes, payload_bytes;
+};
+
+/* The timer list a connection sits on; every list shares one timeout. */
+enum tp_timer_class {
+	TP_T_SYN = 0,     /* SYN sent, nothing back: syn_timeout from the first SYN */
+	TP_T_SYNACK,      /* SYN-ACK sent, no ACK: half_open_timeout from the first SYN-ACK */
+	TP_T_HANDSHAKE,   /* stale handshake after its late verdict: handshake_idle */
+	TP_T_OPEN,        /* established or midstream: idle_timeout */
+	TP_T_HALF_CLOSED, /* one FIN, peer silent: half_closed_timeout */
+	TP_T_CLOSED,      /* closed or reset: closed_linger */
+	TP_T_COUNT
+};
+
+struct tp_conn {
+	/* flow.c: hash chain and timer list links */
+	struct tp_conn *hnext;
+	struct tp_conn *tprev, *tnext;
+	uint32_t hash;
+	uint8_t tclass;      /* enum tp_timer_class */
+	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
+
+	/* key, with ep[0] the originator */
+	struct tp_addr addr[2];
+	uint16_t port[2];
+	uint32_t context;
+
+	uint64_t idx;
+	int64_t start_ns, last_ns;
+	struct tp_endpoint ep[2];
+
+	uint8_t dir_inferred : 1, established : 1, ended : 1, midstream : 1, sim_open : 1, sim_close : 1,
+		flood : 1, half_open_flagged : 1;
+	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1;
+	uint8_t handshake, teardown, completeness;
+	uint8_t first_closer;     /* endpoint index that sent the first FIN, or 0xff */
+	tp_anomaly_set anomalies;
+
+	uint64_t syn_frame, synack_frame, hs_ack_frame, final_ack_frame;
+	int64_t syn_ns, synack_ns, hs_ack_ns, first_fin_ns, close_ns, time_wait_ns;
+
+	struct tp_zeek zeek;
+};
+
+struct tp_flood_table;
+
+struct tp_analyzer {
+	struct tp_config cfg;
+	struct tp_callbacks cb;
+	struct tp_stats stats;
+
+	/* flow.c */
+	struct tp_conn **buckets;
+	uint32_t nbuckets;       /* power of two */
+	struct tp_conn *thead[TP_T_COUNT], *ttail[TP_T_COUNT];
+	uint64_t next_idx;
+	int64_t now_ns;
+
+	struct tp_flood_table *floods;
+};
+
+/* flow.c */
+uint32_t tp_flow_hash(const struct tp_addr *a, uint16_t pa, const struct tp_addr *b, uint16_t pb, uint32_t ctx);
+struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int *from_orig);
+struct tp_conn *tp_flow_insert(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int sender_is_orig);
+void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c);
+void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp);
+void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c);
+int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_timer_class cls);
+
+/* conn.c: the RFC 9293 machine, as an observer. */
+void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s);
+void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s, int from_orig,
+                     struct tp_verdict *v);
+/* Late verdicts when the connection's timer fires or the capture ends. */
+void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end);
+enum tp_timer_class tp_conn_timer_class(const struct tp_conn *c);
+void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum tp_end_reason why,
+                    struct tp_conn_record *r);
+/* Should a SYN on this connection's 4-tuple start a new connection? */
+int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig);
+void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,
+                   int resp_state);
+
+/* flood.c */
+struct tp_flood_table *tp_flood_new(void);
+void tp_flood_free(struct tp_flood_table *t);
+/* A SYN toward a server; returns nonzero if that server is under a flood now. */
+int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *s, struct tp_conn *c);
+void tp_flood_synack(struct tp_analyzer *an, const struct tp_conn *c);
+/* A connection toward the server stopped being half-open. */
+void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c);
+void tp_flood_advance(struct tp_analyzer *an, int64_t now_ns, int at_end);
+
+#endif /* TP_INTERNAL_H */

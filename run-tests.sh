@@ -1,0 +1,18 @@
+#!/bin/sh
+# The whole test suite: unit tests (cmocka), the CLI on real captures, the
+# Zeek corpus, and the Wireshark plugin under tshark, first in a normal build,
+# then again with AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")"
+./setup.sh --deps-only
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+ctest --test-dir build --output-on-failure
+
+# The plugin is left out here: an ASan .so cannot load into a plain tshark.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTP_SANITIZE=ON -DTP_BUILD_PLUGIN=OFF >/dev/null
+cmake --build build-asan -j"$(nproc)" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan --output-on-failure
+echo "run-tests: all green"

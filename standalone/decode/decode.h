@@ -1,0 +1,49 @@
+/*
+ * decode.h - from raw link-layer bytes to a core segment.
+ *
+ * One layer per file: link.c (Ethernet, 802.1Q/QinQ, MPLS, PPPoE, PBB,
+ * VN-Tag, Linux cooked SLL/SLL2, BSD null/loop, raw IP), ipv4.c, ipv6.c,
+ * tunnel.c (IP-in-IP, GRE and ERSPAN, VXLAN, Geneve, GTP-U, Teredo) and
+ * tcp.c. Each layer checks its own lengths against the captured bytes and
+ * hands the rest to the next; nothing reads past caplen.
+ */
+#ifndef TP_DECODE_H
+#define TP_DECODE_H
+
+#include <stdint.h>
+#include "tcpphase.h"
+
+enum tp_dec_result {
+	TP_DEC_SEGMENT = 0, /* *seg filled */
+	TP_DEC_NOT_TCP,     /* a valid packet that carries no TCP segment (ARP, UDP, ...) */
+	TP_DEC_FRAGMENT,    /* an IP fragment: counted, skipped */
+	TP_DEC_ICMP_QUOTE,  /* an ICMP error quoting a TCP header: not a segment */
+	TP_DEC_TRUNCATED,   /* headers cut by the snaplen */
+	TP_DEC_MALFORMED,   /* impossible header values */
+	TP_DEC_UNSUPPORTED, /* link type or encapsulation we do not decode */
+	TP_DEC_COUNT
+};
+
+struct tp_decode_stats {
+	uint64_t by_result[TP_DEC_COUNT];
+	uint64_t tunnelled;     /* segments found inside a tunnel */
+	uint64_t bad_checksum;  /* segments whose TCP checksum was verified bad */
+};
+
+struct tp_decode_opts {
+	int verify_checksums;   /* compute the TCP checksum when the whole segment was captured */
+};
+
+/*
+ * Decode one captured packet of DLT/LINKTYPE linktype. On TP_DEC_SEGMENT
+ * fills *seg (all fields but frame and ts_ns, which the caller sets). On any
+ * other result sets *why to a static, human-readable reason ("IPv4 header
+ * length 12 < 20", "unsupported link type 147", ...). Stats are updated.
+ */
+enum tp_dec_result tp_decode(int linktype, const uint8_t *pkt, uint32_t caplen,
+                             const struct tp_decode_opts *opts, struct tp_segment *seg,
+                             struct tp_decode_stats *st, const char **why);
+
+const char *tp_dec_result_name(enum tp_dec_result r);
+
+#endif /* TP_DECODE_H */

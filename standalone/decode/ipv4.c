@@ -1,0 +1,82 @@
+/*
+ * ipv4.c - IPv4 (RFC 791): header checks, options skipped, fragments
+ * counted and skipped, then TCP, tunnels, or ICMP errors (not segments).
+ */
+#include "layers.h"
+
+enum { P_ICMP = 1, P_IPIP = 4, P_TCP = 6, P_UDP = 17, P_IPV6 = 41, P_GRE = 47, P_ICMPV6 = 58 };
+
+/* Payload of the IP layer that carries TCP: shared by ipv4.c and ipv6.c. */
+enum tp_dec_result tp_dec_ip(struct dctx *d, const uint8_t *p, uint32_t len)
+{
+	if (len < 1)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IP: empty packet");
+	switch (p[0] >> 4) {
+	case 4: return tp_dec_ipv4(d, p, len);
+	case 6: return tp_dec_ipv6(d, p, len);
+	default: return dec_fail(d, TP_DEC_MALFORMED, "IP: version is neither 4 nor 6");
+	}
+}
+
+static int icmp_error(uint8_t type)
+{
+	/* RFC 792: destination unreachable, source quench, redirect, time exceeded, parameter problem */
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
+{
+	if (++d->depth > TP_MAX_DEPTH)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: encapsulations nested too deep");
+	if (len < 20)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IPv4: header cut short");
+	if (p[0] >> 4 != 4)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: version is not 4");
+	uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
+	if (hl < 20)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: header length below 20");
+	uint32_t total = rd16(p + 2);
+	if (total == 0) /* captured on a host doing TCP segmentation offload: the stack fills it in later */
+		total = len;
+	if (total < hl)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: total length below the header length");
+	if (len < hl)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IPv4: options cut short");
+	/* Ethernet pads short frames: trust the total length, not the capture. */
+	uint32_t cap = len < total ? len : total;
+	uint16_t frag = rd16(p + 6);
+	if ((frag & 0x2000) || (frag & 0x1fff))
+		return dec_fail(d, TP_DEC_FRAGMENT, "IPv4: fragment");
+	const uint8_t *pl = p + hl;
+	uint32_t plcap = cap - hl, pllen = total - hl;
+	switch (p[9]) {
+	case P_TCP: {
+		struct tp_segment *s = d->seg;
+		s->src.family = s->dst.family = 4;
+		memset(s->src.bytes, 0, 16);
+		memset(s->dst.bytes, 0, 16);
+		memcpy(s->src.bytes, p + 12, 4);
+		memcpy(s->dst.bytes, p + 16, 4);
+		s->ip_len = total;
+		/* RFC 793 pseudo-header: addresses, protocol, TCP length */
+		uint32_t sum = tp_csum_add(0, p + 12, 8) + P_TCP + pllen;
+		return tp_dec_tcp(d, pl, plcap, pllen, sum);
+	}
+	case P_IPIP:
+	case P_IPV6:
+		d->tunnelled = 1;
+		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		return p[9] == P_IPIP ? tp_dec_ipv4(d, pl, plcap) : tp_dec_ipv6(d, pl, plcap);
+	case P_GRE:
+		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		return tp_dec_gre(d, pl, plcap);
+	case P_UDP:
+		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		return tp_dec_udp(d, pl, plcap, pllen);
+	case P_ICMP:
+		if (plcap >= 1 && icmp_error(pl[0]))
+			return dec_fail(d, TP_DEC_ICMP_QUOTE, "ICMP error quoting a packet: not a segment");
+		return dec_fail(d, TP_DEC_NOT_TCP, "IPv4: ICMP");
+	default: return dec_fail(d, TP_DEC_NOT_TCP, "IPv4: not TCP");
+	}
+}

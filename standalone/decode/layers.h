@@ -1,0 +1,59 @@
+/*
+ * layers.h - internal: what the decoder's layers pass each other.
+ */
+#ifndef TP_LAYERS_H
+#define TP_LAYERS_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "decode.h"
+
+#define TP_MAX_DEPTH 8 /* nested encapsulations before we give up: no recursion bombs */
+
+struct dctx {
+	const struct tp_decode_opts *opts;
+	struct tp_segment *seg;
+	struct tp_decode_stats *st;
+	const char **why;
+	int depth;
+	int tunnelled;
+	uint32_t context; /* VLAN ids and tunnel endpoints folded in */
+};
+
+static inline uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void ctx_fold(struct dctx *d, uint32_t v)
+{
+	d->context = (d->context ^ v) * 0x01000193U + 0x9e3779b9U;
+}
+
+static inline enum tp_dec_result dec_fail(struct dctx *d, enum tp_dec_result r, const char *why)
+{
+	*d->why = why;
+	return r;
+}
+
+/* link.c */
+enum tp_dec_result tp_dec_ether(struct dctx *d, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_ethertype(struct dctx *d, uint16_t type, const uint8_t *p, uint32_t len);
+/* ipv4.c / ipv6.c: ip_hint 0 = guess from the version nibble */
+enum tp_dec_result tp_dec_ip(struct dctx *d, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len);
+/* tunnel.c */
+enum tp_dec_result tp_dec_gre(struct dctx *d, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_udp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t udplen);
+/* tcp.c: the IP layer hands over the pseudo-header sum for the checksum */
+enum tp_dec_result tp_dec_tcp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t seglen, uint32_t pseudo_sum);
+uint32_t tp_csum_add(uint32_t sum, const uint8_t *p, uint32_t len);
+
+#endif /* TP_LAYERS_H */

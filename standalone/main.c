@@ -1,0 +1,423 @@
+/*
+ * main.c - the tcpphase command line: read a capture (file, stdin or a live
+ * interface) with libpcap, decode each packet into a core segment, feed the
+ * core, and write what it concludes.
+ */
+#define _DEFAULT_SOURCE /* u_char in pcap.h, sigaction, fileno */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode.h"
+#include "output.h"
+#include "tcpphase.h"
+
+/* Exit codes (documented in the README and --help). */
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_DAMAGED = 3 };
+
+#define MAX_WARNINGS 20
+
+/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the loop. */
+static volatile sig_atomic_t g_stop;
+static pcap_t *g_live;
+
+struct segbuf { /* verdicts held until no late verdict can change them */
+	struct tp_verdict *v;
+	size_t n, cap;
+};
+
+struct run {
+	const char *source;
+	int linktype;
+	struct tp_analyzer *an;
+	struct out out;
+	struct tp_decode_opts dopts;
+	struct tp_decode_stats dstats;
+	struct segbuf segs;
+	uint64_t packets, read_errors, warnings;
+	int progress;
+	off_t file_size;
+	FILE *file;
+	time_t last_progress;
+};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+	if (g_live)
+		pcap_breakloop(g_live);
+}
+
+static void cb_amend(void *user, const struct tp_amend *a)
+{
+	struct run *r = user;
+	struct segbuf *b = &r->segs;
+	if (!r->out.segments || !b->n)
+		return;
+	size_t lo = 0, hi = b->n; /* verdicts are in frame order */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (b->v[mid].frame < a->frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->n && b->v[lo].frame == a->frame)
+		tp_verdict_amend(&b->v[lo], a);
+}
+
+static void cb_conn(void *user, const struct tp_conn_record *rec)
+{
+	struct run *r = user;
+	if (r->out.conns)
+		out_conn(&r->out, rec);
+}
+
+static void cb_flood(void *user, const struct tp_flood *f)
+{
+	out_flood(&((struct run *)user)->out, f);
+}
+
+static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		struct tp_verdict *nv = realloc(b->v, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		b->v = nv;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *v;
+	return 0;
+}
+
+static void warn_packet(struct run *r, const char *what)
+{
+	r->warnings++;
+	if (r->warnings <= MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, r->packets, what);
+	if (r->warnings == MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
+		        r->source);
+}
+
+static void progress(struct run *r)
+{
+	time_t now = time(NULL);
+	if (now == r->last_progress || !r->file || r->file_size <= 0)
+		return;
+	r->last_progress = now;
+	long pos = ftell(r->file);
+	fprintf(stderr, "\rtcpphase: %s: %" PRIu64 " packets, %3.0f%%", r->source, r->packets,
+	        pos > 0 ? 100.0 * (double)pos / (double)r->file_size : 0.0);
+}
+
+static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct run *r = (struct run *)user;
+	struct tp_segment seg;
+	const char *why = NULL;
+	r->packets++;
+	if (r->progress && (r->packets & 0xffff) == 0)
+		progress(r);
+	enum tp_dec_result res = tp_decode(r->linktype, bytes, h->caplen, &r->dopts, &seg, &r->dstats, &why);
+	if (res != TP_DEC_SEGMENT) {
+		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
+			warn_packet(r, why ? why : tp_dec_result_name(res));
+		else if (res == TP_DEC_UNSUPPORTED && r->dstats.by_result[res] == 1) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "%s (capture link type %d); such packets are counted from now on",
+			         why ? why : "unsupported", r->linktype);
+			warn_packet(r, msg);
+		}
+		return;
+	}
+	seg.frame = r->packets;
+	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
+	seg.ts_ns = (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec;
+	struct tp_verdict v;
+	tp_feed(r->an, &seg, &v);
+	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
+		warn_packet(r, "out of memory holding segment verdicts");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: tcpphase -r FILE | -i IFACE [options] [BPF filter expression]\n"
+	        "\n"
+	        "Infer where every TCP segment sits in its connection's life (handshake, data,\n"
+	        "teardown, reset), both endpoints' RFC 9293 states, and what went wrong.\n"
+	        "\n"
+	        "input:\n"
+	        "  -r FILE                 read a pcap or pcapng file ('-' for standard input)\n"
+	        "  -i IFACE                capture live (Ctrl-C stops and reports everything)\n"
+	        "  [filter]                a tcpdump filter expression, e.g. 'port 443'\n"
+	        "output:\n"
+	        "  -s, --segments          one record per segment instead of per connection\n"
+	        "      --conns             connection records too (with --segments)\n"
+	        "  -F, --format FMT        text (default), json, csv, zeek (conn.log TSV)\n"
+	        "  -w, --write FILE        write records to FILE instead of standard output\n"
+	        "      --color WHEN        auto (default), always, never\n"
+	        "      --no-summary        leave out the end-of-run summary\n"
+	        "analysis:\n"
+	        "      --checksums MODE    ignore (default) or verify TCP checksums; verified-bad\n"
+	        "                          segments are then not analysed, as Zeek does\n"
+	        "      --key-context       VLAN and tunnel context are part of the connection key\n"
+	        "      --zeek-bare         use Zeek's bare-mode (-b) likely-server ports\n"
+	        "      --half-open-timeout S   SYN-ACK unanswered this long: half_open (3)\n"
+	        "      --syn-timeout S     SYN unanswered this long: syn_unanswered (3)\n"
+	        "      --idle-timeout S    established connection idle this long: expired (3600)\n"
+	        "      --half-closed-timeout S  one FIN, peer silent this long: half_closed (60)\n"
+	        "      --max-conns N       tracked connections at most (1000000); the oldest\n"
+	        "                          embryonic ones are evicted first, and counted\n"
+	        "      --flood-window S    SYN flood sliding window (1)\n"
+	        "      --flood-min-half-open N   (100)\n"
+	        "      --flood-min-rate N  SYNs per window toward one server (200)\n"
+	        "      --flood-min-spread F  distinct sources per SYN in the window (0.5)\n"
+	        "  -h, --help              this text\n"
+	        "  -V, --version           version\n"
+	        "\n"
+	        "exit codes: 0 success; 1 usage error; 2 input cannot be opened or read at all;\n"
+	        "            3 the capture was damaged (truncated or corrupt): what could be read\n"
+	        "              was analysed and reported\n");
+}
+
+enum {
+	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_HALFOPEN, OPT_SYNTO,
+	OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
+};
+
+static int parse_num(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || d < 0)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static pcap_t *open_input(const char *file, const char *iface, char *err)
+{
+	if (file)
+		return pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, err);
+	pcap_t *p = pcap_create(iface, err);
+	if (!p)
+		return NULL;
+	pcap_set_snaplen(p, 262144);
+	pcap_set_promisc(p, 1);
+	pcap_set_timeout(p, 200);
+	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+	int rc = pcap_activate(p);
+	if (rc < 0) {
+		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "segments", no_argument, 0, 's' },       { "conns", no_argument, 0, OPT_CONNS },
+		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
+		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
+		{ "checksums", required_argument, 0, OPT_CHECKSUMS }, { "key-context", no_argument, 0, OPT_KEYCTX },
+		{ "zeek-bare", no_argument, 0, OPT_BARE }, { "half-open-timeout", required_argument, 0, OPT_HALFOPEN },
+		{ "syn-timeout", required_argument, 0, OPT_SYNTO }, { "idle-timeout", required_argument, 0, OPT_IDLE },
+		{ "half-closed-timeout", required_argument, 0, OPT_HALFCLOSED },
+		{ "max-conns", required_argument, 0, OPT_MAXCONNS }, { "flood-window", required_argument, 0, OPT_FWIN },
+		{ "flood-min-half-open", required_argument, 0, OPT_FHO },
+		{ "flood-min-rate", required_argument, 0, OPT_FRATE },
+		{ "flood-min-spread", required_argument, 0, OPT_FSPREAD },
+		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
+		{ 0, 0, 0, 0 },
+	};
+	struct tp_config cfg;
+	tp_config_default(&cfg);
+	struct run r;
+	memset(&r, 0, sizeof r);
+	r.out.f = stdout;
+	const char *file = NULL, *iface = NULL, *wfile = NULL, *color = "auto";
+	int summary = 1, conns_too = 0, opt;
+	double d;
+
+	while ((opt = getopt_long(argc, argv, "r:i:sF:w:hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': file = optarg; break;
+		case 'i': iface = optarg; break;
+		case 's': r.out.segments = 1; break;
+		case OPT_CONNS: conns_too = 1; break;
+		case 'F':
+			if (out_parse_format(optarg, &r.out.fmt) != 0) {
+				fprintf(stderr, "tcpphase: unknown format '%s' (text, json, csv, zeek)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'w': wfile = optarg; break;
+		case OPT_COLOR: color = optarg; break;
+		case OPT_NOSUMMARY: summary = 0; break;
+		case OPT_CHECKSUMS:
+			if (strcmp(optarg, "verify") && strcmp(optarg, "ignore")) {
+				fprintf(stderr, "tcpphase: --checksums takes verify or ignore\n");
+				return EXIT_USAGE;
+			}
+			cfg.checksum_verify = r.dopts.verify_checksums = strcmp(optarg, "verify") == 0;
+			break;
+		case OPT_KEYCTX: cfg.key_context = 1; break;
+		case OPT_BARE: cfg.zeek_bare_ports = 1; break;
+		case OPT_HALFOPEN: case OPT_SYNTO: case OPT_IDLE: case OPT_HALFCLOSED: case OPT_FWIN:
+		case OPT_MAXCONNS: case OPT_FHO: case OPT_FRATE: case OPT_FSPREAD:
+			if (parse_num(optarg, &d) != 0) {
+				fprintf(stderr, "tcpphase: '%s' is not a non-negative number\n", optarg);
+				return EXIT_USAGE;
+			}
+			if (opt == OPT_HALFOPEN) cfg.half_open_timeout_ns = (int64_t)(d * 1e9);
+			if (opt == OPT_SYNTO) cfg.syn_timeout_ns = (int64_t)(d * 1e9);
+			if (opt == OPT_IDLE) cfg.idle_timeout_ns = (int64_t)(d * 1e9);
+			if (opt == OPT_HALFCLOSED) cfg.half_closed_timeout_ns = (int64_t)(d * 1e9);
+			if (opt == OPT_FWIN) cfg.flood_window_ns = (int64_t)(d * 1e9);
+			if (opt == OPT_MAXCONNS) cfg.max_conns = (uint32_t)d;
+			if (opt == OPT_FHO) cfg.flood_min_half_open = (uint32_t)d;
+			if (opt == OPT_FRATE) cfg.flood_min_syn_rate = (uint32_t)d;
+			if (opt == OPT_FSPREAD) cfg.flood_min_spread = d;
+			break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (!file == !iface) {
+		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (r.out.segments && r.out.fmt == OUT_ZEEK) {
+		fprintf(stderr, "tcpphase: the zeek format is a conn.log: it has no per-segment records\n");
+		return EXIT_USAGE;
+	}
+	r.out.conns = !r.out.segments || conns_too;
+	if (wfile && !(r.out.f = fopen(wfile, "w"))) {
+		fprintf(stderr, "tcpphase: %s: %s\n", wfile, strerror(errno));
+		return EXIT_USAGE;
+	}
+	r.out.color = strcmp(color, "always") == 0 ||
+	              (strcmp(color, "auto") == 0 && r.out.fmt == OUT_TEXT && isatty(fileno(r.out.f)) && !getenv("NO_COLOR"));
+
+	char err[PCAP_ERRBUF_SIZE] = "";
+	r.source = file ? (strcmp(file, "-") == 0 ? "<stdin>" : file) : iface;
+	pcap_t *p = open_input(file, iface, err);
+	if (!p) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
+		return EXIT_INPUT;
+	}
+	r.linktype = pcap_datalink(p);
+	char *filter = join_args(argc - optind, argv + optind);
+	if (filter && *filter) {
+		struct bpf_program prog;
+		if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0) {
+			fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, pcap_geterr(p));
+			pcap_close(p);
+			free(filter);
+			return EXIT_USAGE;
+		}
+		pcap_freecode(&prog);
+	}
+	free(filter);
+
+	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
+	r.an = tp_analyzer_new(&cfg, &cb);
+	if (!r.an) {
+		fprintf(stderr, "tcpphase: out of memory\n");
+		return EXIT_INPUT;
+	}
+	if (file) {
+		r.file = pcap_file(p);
+		struct stat sb;
+		if (r.file && fstat(fileno(r.file), &sb) == 0 && S_ISREG(sb.st_mode))
+			r.file_size = sb.st_size;
+		r.progress = isatty(STDERR_FILENO) && r.file_size > (off_t)64 << 20;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (iface)
+		g_live = p;
+
+	int rc = EXIT_OK;
+	for (;;) {
+		int n = pcap_dispatch(p, -1, handle_packet, (u_char *)&r);
+		if (n == PCAP_ERROR_BREAK || g_stop)
+			break;
+		if (n == PCAP_ERROR) {
+			/* libpcap cannot resynchronise inside a damaged file: report and settle. */
+			fprintf(stderr, "tcpphase: %s: after packet %" PRIu64 ": %s; analysing what was read\n", r.source,
+			        r.packets, pcap_geterr(p));
+			r.read_errors++;
+			rc = EXIT_DAMAGED;
+			break;
+		}
+		if (n == 0 && file)
+			break; /* end of file */
+		if (iface && r.out.f == stdout)
+			fflush(stdout);
+	}
+	if (r.progress)
+		fprintf(stderr, "\r%60s\r", "");
+	/* Interrupted or not, settle every connection: nothing seen is lost. */
+	tp_finish(r.an);
+	for (size_t i = 0; i < r.segs.n; i++)
+		out_segment(&r.out, &r.segs.v[i]);
+
+	struct out_run_info ri = { .source = r.source, .packets = r.packets, .read_errors = r.read_errors,
+	                           .dec = &r.dstats, .interrupted = g_stop != 0 };
+	if (iface) {
+		struct pcap_stat ps;
+		if (pcap_stats(p, &ps) == 0)
+			ri.pcap_drops = ps.ps_drop;
+	}
+	if (summary)
+		out_summary(&r.out, tp_stats(r.an), &ri);
+	if (r.warnings > MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
+	if (r.dstats.by_result[TP_DEC_TRUNCATED] + r.dstats.by_result[TP_DEC_MALFORMED] && rc == EXIT_OK)
+		rc = EXIT_OK; /* damaged packets were reported; the capture itself was read */
+	fflush(r.out.f);
+	if (r.out.f != stdout)
+		fclose(r.out.f);
+	tp_analyzer_free(r.an);
+	free(r.segs.v);
+	pcap_close(p);
+	return rc;
+}

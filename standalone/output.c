@@ -1,0 +1,385 @@
+/*
+ * output.c - the CLI's writers. JSON keys use Zeek's names for what Zeek
+ * has (ts, uid, id.orig_h, ...), so JSON Lines from tcpphase and Zeek's own
+ * JSON logs join on the same columns.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "output.h"
+
+#define RED "\033[31m"
+#define YEL "\033[33m"
+#define DIM "\033[2m"
+#define OFF "\033[0m"
+
+int out_parse_format(const char *s, enum out_format *fmt)
+{
+	static const struct {
+		const char *name;
+		enum out_format f;
+	} m[] = { { "text", OUT_TEXT }, { "json", OUT_JSON }, { "jsonl", OUT_JSON }, { "csv", OUT_CSV },
+		  { "zeek", OUT_ZEEK }, { "tsv", OUT_ZEEK } };
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		if (strcmp(s, m[i].name) == 0) {
+			*fmt = m[i].f;
+			return 0;
+		}
+	return -1;
+}
+
+static void ts_str(int64_t ns, char *buf, size_t len)
+{
+	int64_t s = ns / 1000000000, us = (ns % 1000000000) / 1000;
+	if (us < 0) {
+		s--;
+		us += 1000000;
+	}
+	snprintf(buf, len, "%" PRId64 ".%06" PRId64, s, us);
+}
+
+static void dur_str(int64_t ns, char *buf, size_t len, const char *unset)
+{
+	if (ns < 0)
+		snprintf(buf, len, "%s", unset);
+	else
+		snprintf(buf, len, "%" PRId64 ".%06" PRId64, ns / 1000000000, (ns % 1000000000) / 1000);
+}
+
+static void flags_str(uint16_t f, char *buf)
+{
+	static const struct {
+		uint16_t bit;
+		char c;
+	} fl[] = { { TP_TH_SYN, 'S' }, { TP_TH_FIN, 'F' }, { TP_TH_RST, 'R' }, { TP_TH_PSH, 'P' },
+		   { TP_TH_ACK, '.' }, { TP_TH_URG, 'U' }, { TP_TH_ECE, 'E' }, { TP_TH_CWR, 'W' } };
+	int n = 0;
+	for (size_t i = 0; i < sizeof fl / sizeof fl[0]; i++)
+		if (f & fl[i].bit)
+			buf[n++] = fl[i].c;
+	if (!n)
+		buf[n++] = '-';
+	buf[n] = '\0';
+}
+
+/* Anomaly names joined by sep; returns the worst severity, -1 if none. */
+static int anomalies_str(tp_anomaly_set set, const char *sep, int quoted, char *buf, size_t len)
+{
+	int worst = -1;
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < TP_A_COUNT && n < len; i++) {
+		if (!(set & TP_ABIT(i)))
+			continue;
+		const struct tp_anomaly_info *a = &tp_anomaly_table[i];
+		n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s", n ? sep : "", quoted ? "\"" : "", a->name,
+		                      quoted ? "\"" : "");
+		if ((int)a->severity > worst)
+			worst = (int)a->severity;
+	}
+	return worst;
+}
+
+static const char *dir_name(uint8_t d)
+{
+	return d == TP_DIR_ORIG ? "orig" : "resp";
+}
+
+/* ---- segments ----------------------------------------------------------- */
+
+static void segment_text(struct out *o, const struct tp_verdict *v)
+{
+	char uid[20], fl[12], an[512], rel[32];
+	if (!o->header_done) {
+		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
+		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
+		o->header_done = 1;
+		o->first_ts = v->ts_ns;
+	}
+	tp_conn_uid(v->conn, uid);
+	flags_str(v->flags, fl);
+	dur_str(v->ts_ns - o->first_ts, rel, sizeof rel, "-");
+	int worst = anomalies_str(v->anomalies, ",", 0, an, sizeof an);
+	char step[32];
+	snprintf(step, sizeof step, "%s%s", tp_step_label(v->step), v->rtx ? " (rtx)" : "");
+	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
+	fprintf(o->f, "%7" PRIu64 " %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s%s%s\n", v->frame, rel, uid,
+	        v->dir == TP_DIR_ORIG ? "->" : "<-", fl, tp_phase_name(v->phase), step,
+	        tp_state_name(v->orig_state), tp_state_name(v->resp_state), col, an, *col ? OFF : "");
+}
+
+static void segment_json(struct out *o, const struct tp_verdict *v)
+{
+	char uid[20], ts[32], an[768], fl[12];
+	tp_conn_uid(v->conn, uid);
+	ts_str(v->ts_ns, ts, sizeof ts);
+	flags_str(v->flags, fl);
+	anomalies_str(v->anomalies, ",", 1, an, sizeof an);
+	fprintf(o->f,
+	        "{\"type\":\"segment\",\"frame\":%" PRIu64 ",\"ts\":%s,\"uid\":\"%s\",\"dir\":\"%s\","
+	        "\"flags\":\"%s\",\"len\":%" PRIu32 ",\"phase\":\"%s\",\"step\":\"%s\",\"rtx\":%s,"
+	        "\"orig_state\":\"%s\",\"resp_state\":\"%s\"",
+	        v->frame, ts, uid, dir_name(v->dir), fl, v->len, tp_phase_name(v->phase), tp_step_label(v->step),
+	        v->rtx ? "true" : "false", tp_state_name(v->orig_state), tp_state_name(v->resp_state));
+	if (v->ack_checked)
+		fprintf(o->f, ",\"expected_ack\":%" PRIu32 ",\"seen_ack\":%" PRIu32, v->expected_ack, v->seen_ack);
+	char d[32];
+	if (v->syn_to_synack_ns >= 0) {
+		dur_str(v->syn_to_synack_ns, d, sizeof d, "null");
+		fprintf(o->f, ",\"syn_to_synack\":%s", d);
+	}
+	if (v->synack_to_ack_ns >= 0) {
+		dur_str(v->synack_to_ack_ns, d, sizeof d, "null");
+		fprintf(o->f, ",\"synack_to_ack\":%s", d);
+	}
+	fprintf(o->f, ",\"anomalies\":[%s]}\n", an);
+}
+
+static void segment_csv(struct out *o, const struct tp_verdict *v)
+{
+	char uid[20], ts[32], an[512], fl[12];
+	if (!o->header_done) {
+		fprintf(o->f, "type,frame,ts,uid,dir,flags,len,phase,step,rtx,orig_state,resp_state,expected_ack,"
+		              "seen_ack,anomalies\n");
+		o->header_done = 1;
+	}
+	tp_conn_uid(v->conn, uid);
+	ts_str(v->ts_ns, ts, sizeof ts);
+	flags_str(v->flags, fl);
+	anomalies_str(v->anomalies, ";", 0, an, sizeof an);
+	fprintf(o->f, "segment,%" PRIu64 ",%s,%s,%s,%s,%" PRIu32 ",%s,%s,%d,%s,%s,", v->frame, ts, uid,
+	        dir_name(v->dir), fl, v->len, tp_phase_name(v->phase), tp_step_label(v->step), v->rtx,
+	        tp_state_name(v->orig_state), tp_state_name(v->resp_state));
+	if (v->ack_checked)
+		fprintf(o->f, "%" PRIu32 ",%" PRIu32, v->expected_ack, v->seen_ack);
+	else
+		fputc(',', o->f);
+	fprintf(o->f, ",%s\n", an);
+}
+
+void out_segment(struct out *o, const struct tp_verdict *v)
+{
+	switch (o->fmt) {
+	case OUT_TEXT: segment_text(o, v); break;
+	case OUT_JSON: segment_json(o, v); break;
+	case OUT_CSV: segment_csv(o, v); break;
+	case OUT_ZEEK: break; /* conn.log has no segments; main refuses the combination */
+	}
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void conn_text(struct out *o, const struct tp_conn_record *r)
+{
+	char uid[20], a[48], b[48], ep[128], an[512], dur[32];
+	if (!o->header_done && !o->segments) {
+		fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5s %s\n", "uid", "orig -> resp",
+		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
+		o->header_done = 1;
+	}
+	tp_conn_uid(r->conn, uid);
+	tp_addr_str(&r->orig_h, a, sizeof a);
+	tp_addr_str(&r->resp_h, b, sizeof b);
+	snprintf(ep, sizeof ep, "%s%s%s:%u -> %s%s%s:%u", r->orig_h.family == 6 ? "[" : "", a,
+	         r->orig_h.family == 6 ? "]" : "", r->orig_p, r->resp_h.family == 6 ? "[" : "", b,
+	         r->resp_h.family == 6 ? "]" : "", r->resp_p);
+	int worst = anomalies_str(r->anomalies, ",", 0, an, sizeof an);
+	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
+	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "-");
+	fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5" PRIu64 " %s%s%s\n", uid, ep,
+	        r->conn_state, r->history[0] ? r->history : "-", tp_handshake_name(r->handshake),
+	        tp_teardown_name(r->teardown), tp_state_name(r->orig_state), tp_state_name(r->resp_state),
+	        r->orig_pkts + r->resp_pkts, col, an, *col ? OFF : "");
+}
+
+static void conn_json(struct out *o, const struct tp_conn_record *r)
+{
+	char uid[20], a[48], b[48], ts[32], dur[32], an[768], t1[32], t2[32], t3[32], t4[32];
+	tp_conn_uid(r->conn, uid);
+	tp_addr_str(&r->orig_h, a, sizeof a);
+	tp_addr_str(&r->resp_h, b, sizeof b);
+	ts_str(r->start_ns, ts, sizeof ts);
+	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "null");
+	anomalies_str(r->anomalies, ",", 1, an, sizeof an);
+	dur_str(r->syn_to_synack_ns, t1, sizeof t1, "null");
+	dur_str(r->synack_to_ack_ns, t2, sizeof t2, "null");
+	dur_str(r->fin_to_close_ns, t3, sizeof t3, "null");
+	dur_str(r->time_wait_ns, t4, sizeof t4, "null");
+	fprintf(o->f,
+	        "{\"type\":\"conn\",\"ts\":%s,\"uid\":\"%s\",\"id.orig_h\":\"%s\",\"id.orig_p\":%u,"
+	        "\"id.resp_h\":\"%s\",\"id.resp_p\":%u,\"proto\":\"tcp\",\"duration\":%s,"
+	        "\"orig_bytes\":%" PRIu64 ",\"resp_bytes\":%" PRIu64 ",\"conn_state\":\"%s\",\"history\":\"%s\","
+	        "\"orig_pkts\":%" PRIu64 ",\"orig_ip_bytes\":%" PRIu64 ",\"resp_pkts\":%" PRIu64
+	        ",\"resp_ip_bytes\":%" PRIu64 ",\"orig_state\":\"%s\",\"resp_state\":\"%s\","
+	        "\"handshake\":\"%s\",\"teardown\":\"%s\",\"completeness\":%u,\"dir_inferred\":%s,"
+	        "\"end\":\"%s\",\"syn_to_synack\":%s,\"synack_to_ack\":%s,\"fin_to_close\":%s,"
+	        "\"time_wait\":%s,\"anomalies\":[%s]}\n",
+	        ts, uid, a, r->orig_p, b, r->resp_p, dur, r->orig_bytes, r->resp_bytes, r->conn_state, r->history,
+	        r->orig_pkts, r->orig_ip_bytes, r->resp_pkts, r->resp_ip_bytes, tp_state_name(r->orig_state),
+	        tp_state_name(r->resp_state), tp_handshake_name(r->handshake), tp_teardown_name(r->teardown),
+	        r->completeness, r->dir_inferred ? "true" : "false", tp_end_reason_name(r->end_reason), t1, t2, t3,
+	        t4, an);
+}
+
+static void conn_csv(struct out *o, const struct tp_conn_record *r)
+{
+	char uid[20], a[48], b[48], ts[32], dur[32], an[512];
+	if (!o->header_done) {
+		fprintf(o->f, "type,ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,duration,orig_bytes,resp_bytes,"
+		              "conn_state,history,orig_pkts,resp_pkts,orig_state,resp_state,handshake,teardown,"
+		              "completeness,anomalies\n");
+		o->header_done = 1;
+	}
+	tp_conn_uid(r->conn, uid);
+	tp_addr_str(&r->orig_h, a, sizeof a);
+	tp_addr_str(&r->resp_h, b, sizeof b);
+	ts_str(r->start_ns, ts, sizeof ts);
+	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "");
+	anomalies_str(r->anomalies, ";", 0, an, sizeof an);
+	fprintf(o->f,
+	        "conn,%s,%s,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%s,%s,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%u,%s\n",
+	        ts, uid, a, r->orig_p, b, r->resp_p, dur, r->orig_bytes, r->resp_bytes, r->conn_state, r->history,
+	        r->orig_pkts, r->resp_pkts, tp_state_name(r->orig_state), tp_state_name(r->resp_state),
+	        tp_handshake_name(r->handshake), tp_teardown_name(r->teardown), r->completeness, an);
+}
+
+/* Zeek's ASCII log: the header zeek-cut needs, then one TSV row per connection. */
+static void conn_zeek(struct out *o, const struct tp_conn_record *r)
+{
+	char uid[20], a[48], b[48], ts[32], dur[32], an[512];
+	if (!o->header_done) {
+		fprintf(o->f, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
+		              "#path\tconn\n");
+		fprintf(o->f, "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\t"
+		              "orig_bytes\tresp_bytes\tconn_state\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\t"
+		              "resp_ip_bytes\torig_state\tresp_state\thandshake\tteardown\tcompleteness\tanomalies\n");
+		fprintf(o->f, "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tstring\t"
+		              "string\tcount\tcount\tcount\tcount\tstring\tstring\tstring\tstring\tcount\tset[string]\n");
+		o->header_done = 1;
+	}
+	tp_conn_uid(r->conn, uid);
+	tp_addr_str(&r->orig_h, a, sizeof a);
+	tp_addr_str(&r->resp_h, b, sizeof b);
+	ts_str(r->start_ns, ts, sizeof ts);
+	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "-");
+	anomalies_str(r->anomalies, ",", 0, an, sizeof an);
+	fprintf(o->f,
+	        "%s\t%s\t%s\t%u\t%s\t%u\ttcp\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
+	        "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t%u\t%s\n",
+	        ts, uid, a, r->orig_p, b, r->resp_p, dur, r->orig_bytes, r->resp_bytes, r->conn_state,
+	        r->history[0] ? r->history : "-", r->orig_pkts, r->orig_ip_bytes, r->resp_pkts, r->resp_ip_bytes,
+	        tp_state_name(r->orig_state), tp_state_name(r->resp_state), tp_handshake_name(r->handshake),
+	        tp_teardown_name(r->teardown), r->completeness, an[0] ? an : "(empty)");
+}
+
+void out_conn(struct out *o, const struct tp_conn_record *r)
+{
+	switch (o->fmt) {
+	case OUT_TEXT: conn_text(o, r); break;
+	case OUT_JSON: conn_json(o, r); break;
+	case OUT_CSV: conn_csv(o, r); break;
+	case OUT_ZEEK: conn_zeek(o, r); break;
+	}
+}
+
+/* ---- alerts and summary ------------------------------------------------- */
+
+void out_flood(struct out *o, const struct tp_flood *fl)
+{
+	char a[48], t0[32], t1[32];
+	tp_addr_str(&fl->server, a, sizeof a);
+	ts_str(fl->start_ns, t0, sizeof t0);
+	ts_str(fl->end_ns, t1, sizeof t1);
+	if (o->fmt == OUT_JSON) {
+		fprintf(o->f,
+		        "{\"type\":\"alert\",\"alert\":\"syn_flood\",\"server\":\"%s\",\"port\":%u,\"start\":%s,"
+		        "\"end\":%s,\"syns\":%" PRIu64 ",\"synacks\":%" PRIu64 ",\"completed\":%" PRIu64
+		        ",\"peak_half_open\":%u,\"distinct_sources\":%u,\"answered_share\":%.3f,"
+		        "\"source_spread\":%.3f}\n",
+		        a, fl->port, t0, t1, fl->syns, fl->synacks, fl->completed, fl->peak_half_open,
+		        fl->distinct_sources, fl->answered_share, fl->source_spread);
+		return;
+	}
+	/* Text, and for CSV/Zeek on stderr, so the table stays one kind of row. */
+	FILE *f = o->fmt == OUT_TEXT ? o->f : stderr;
+	fprintf(f,
+	        "%sALERT syn_flood%s toward %s%s%s:%u from %s to %s: %" PRIu64 " SYNs, ~%u sources (spread %.2f), "
+	        "peak %u half-open, %.0f%% answered by SYN-ACK, %" PRIu64 " handshakes completed\n",
+	        o->color ? RED : "", o->color ? OFF : "", fl->server.family == 6 ? "[" : "", a,
+	        fl->server.family == 6 ? "]" : "", fl->port, t0, t1, fl->syns, fl->distinct_sources,
+	        fl->source_spread, fl->peak_half_open, fl->answered_share * 100.0, fl->completed);
+}
+
+static void summary_json(struct out *o, const struct tp_stats *st, const struct out_run_info *ri)
+{
+	FILE *f = o->f;
+	fprintf(f, "{\"type\":\"summary\",\"packets\":%" PRIu64 ",\"segments\":%" PRIu64 ",\"connections\":%" PRIu64
+	        ",\"peak_tracked\":%" PRIu64 ",\"evicted\":%" PRIu64 ",\"expired\":%" PRIu64 ",\"floods\":%" PRIu64
+	        ",\"read_errors\":%" PRIu64 ",\"interrupted\":%s",
+	        ri->packets, st->segments, st->conns_total, st->conns_peak, st->evicted, st->expired, st->floods,
+	        ri->read_errors, ri->interrupted ? "true" : "false");
+	fprintf(f, ",\"handshake\":{");
+	for (int i = 0; i < TP_HS_COUNT; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", tp_handshake_name(i), st->by_handshake[i]);
+	fprintf(f, "},\"teardown\":{");
+	for (int i = 0; i < TP_TD_COUNT; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", tp_teardown_name(i), st->by_teardown[i]);
+	fprintf(f, "},\"anomalies\":{");
+	for (int i = 0, n = 0; i < TP_A_COUNT; i++)
+		if (st->anomalies[i])
+			fprintf(f, "%s\"%s\":{\"segments\":%" PRIu64 ",\"connections\":%" PRIu64 "}", n++ ? "," : "",
+			        tp_anomaly_table[i].name, st->anomalies[i], st->conn_anomalies[i]);
+	fprintf(f, "},\"decode\":{");
+	for (int i = 0; i < TP_DEC_COUNT; i++)
+		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", tp_dec_result_name(i), ri->dec->by_result[i]);
+	fprintf(f, ",\"tunnelled\":%" PRIu64 ",\"bad_checksum\":%" PRIu64 "}", ri->dec->tunnelled,
+	        ri->dec->bad_checksum);
+	if (ri->pcap_drops)
+		fprintf(f, ",\"kernel_drops\":%" PRIu64, ri->pcap_drops);
+	fprintf(f, "}\n");
+}
+
+static void summary_text(FILE *f, const struct tp_stats *st, const struct out_run_info *ri)
+{
+	fprintf(f, "\n== tcpphase summary: %s%s ==\n", ri->source, ri->interrupted ? " (interrupted)" : "");
+	fprintf(f, "packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64 " (peak tracked %" PRIu64
+	        ", evicted %" PRIu64 ")\n",
+	        ri->packets, st->segments, st->conns_total, st->conns_peak, st->evicted);
+	fprintf(f, "handshakes:");
+	for (int i = 0; i < TP_HS_COUNT; i++)
+		if (st->by_handshake[i])
+			fprintf(f, " %s %" PRIu64, tp_handshake_name(i), st->by_handshake[i]);
+	fprintf(f, "\nteardowns: ");
+	for (int i = 0; i < TP_TD_COUNT; i++)
+		if (st->by_teardown[i])
+			fprintf(f, " %s %" PRIu64, tp_teardown_name(i), st->by_teardown[i]);
+	fprintf(f, "\nanomalies (connections / segments):\n");
+	int any = 0;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (st->anomalies[i]) {
+			fprintf(f, "  %-22s %6" PRIu64 " / %-6" PRIu64 " %s\n", tp_anomaly_table[i].name,
+			        st->conn_anomalies[i], st->anomalies[i], tp_anomaly_table[i].summary);
+			any = 1;
+		}
+	if (!any)
+		fprintf(f, "  none\n");
+	if (st->floods)
+		fprintf(f, "SYN floods: %" PRIu64 "\n", st->floods);
+	const struct tp_decode_stats *d = ri->dec;
+	fprintf(f, "not analysed: non-TCP %" PRIu64 ", fragments %" PRIu64 ", ICMP quotes %" PRIu64
+	        ", truncated %" PRIu64 ", malformed %" PRIu64 ", unsupported %" PRIu64 "\n",
+	        d->by_result[TP_DEC_NOT_TCP], d->by_result[TP_DEC_FRAGMENT], d->by_result[TP_DEC_ICMP_QUOTE],
+	        d->by_result[TP_DEC_TRUNCATED], d->by_result[TP_DEC_MALFORMED], d->by_result[TP_DEC_UNSUPPORTED]);
+	if (ri->read_errors)
+		fprintf(f, "capture read errors: %" PRIu64 "\n", ri->read_errors);
+	if (ri->pcap_drops)
+		fprintf(f, "dropped by the kernel: %" PRIu64 "\n", ri->pcap_drops);
+}
+
+void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri)
+{
+	if (o->fmt == OUT_JSON)
+		summary_json(o, st, ri);
+	else
+		summary_text(o->fmt == OUT_TEXT ? o->f : stderr, st, ri);
+}

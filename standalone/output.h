@@ -1,0 +1,41 @@
+/*
+ * output.h - render the core's verdicts, records, alerts and summary in the
+ * CLI's formats: aligned text (coloured on a terminal), JSON Lines, CSV and
+ * Zeek conn.log TSV. Renders only: every value comes from the core.
+ */
+#ifndef TP_OUTPUT_H
+#define TP_OUTPUT_H
+
+#include <stdio.h>
+
+#include "decode.h"
+#include "tcpphase.h"
+
+enum out_format { OUT_TEXT = 0, OUT_JSON, OUT_CSV, OUT_ZEEK };
+
+struct out {
+	FILE *f;
+	enum out_format fmt;
+	int color;
+	int segments; /* the primary records are segments (else connections) */
+	int conns;    /* connection records too */
+	int header_done;
+	int64_t first_ts; /* for relative times in text */
+};
+
+int out_parse_format(const char *s, enum out_format *fmt);
+void out_segment(struct out *o, const struct tp_verdict *v);
+void out_conn(struct out *o, const struct tp_conn_record *r);
+void out_flood(struct out *o, const struct tp_flood *fl);
+
+struct out_run_info {
+	const char *source;
+	uint64_t packets;
+	uint64_t read_errors;
+	const struct tp_decode_stats *dec;
+	uint64_t pcap_drops; /* live capture: dropped by the kernel */
+	int interrupted;
+};
+void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri);
+
+#endif /* TP_OUTPUT_H */

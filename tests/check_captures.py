@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""The CLI on real Linux TCP captures, against what each scenario provoked.
+
+test-captures/make-captures.sh ran real client and server sockets in network
+namespaces and provoked each behaviour (nftables drops, SO_LINGER, shutdown,
+a spoofed SYN flood, ...). expected.tsv says, per connection, what that
+implies: Zeek's conn_state, the anomalies that must be reported and both
+endpoints' final RFC 9293 states. Those expectations come from the script and
+from what the kernel did (checked with tshark), never from tcpphase.
+
+Also asserted for every capture: each connection's completeness bitmask
+equals tshark's own tcp.completeness, and our connection split equals
+tshark's tcp.stream (when tshark is installed).
+
+usage: check_captures.py TCPPHASE_BINARY TEST_CAPTURES_DIR
+"""
+import collections
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def norm(a):
+    return str(ipaddress.ip_address(a))
+
+
+def tuple_key(oh, op, rh, rp):
+    return (norm(oh), int(op), norm(rh), int(rp))
+
+
+def run_cli(binary, pcap):
+    p = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--conns", "--no-summary"],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        raise SystemExit(f"FAIL: tcpphase -r {pcap} exited {p.returncode}: {p.stderr}")
+    recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    return recs
+
+
+def tshark_streams(pcap):
+    """tcp.stream -> (completeness on its last frame, frames) as tshark sees them."""
+    p = subprocess.run(["tshark", "-r", pcap, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields",
+                        "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.completeness"],
+                       capture_output=True, text=True)
+    streams = collections.OrderedDict()
+    for line in p.stdout.splitlines():
+        fr, st, comp = (line.split("\t") + ["", "", ""])[:3]
+        s = streams.setdefault(int(st), {"frames": [], "completeness": 0})
+        s["frames"].append(int(fr))
+        s["completeness"] = int(comp or 0)
+    return streams
+
+
+def main():
+    binary, caps = sys.argv[1], sys.argv[2]
+    rows = []
+    with open(os.path.join(caps, "expected.tsv")) as f:
+        header = f.readline().lstrip("#").rstrip("\n").split("\t")
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
+    check(len(rows) >= 12, f"{len(rows)} provoked connections listed in expected.tsv")
+    by_pcap = collections.defaultdict(list)
+    for r in rows:
+        by_pcap[r["pcap"]].append(r)
+
+    have_tshark = shutil.which("tshark") is not None
+    for pcap, exp in sorted(by_pcap.items()):
+        path = os.path.join(caps, pcap)
+        recs = run_cli(binary, path)
+        conns = [r for r in recs if r["type"] == "conn"]
+        segs = [r for r in recs if r["type"] == "segment"]
+        pool = collections.defaultdict(list)
+        for c in conns:
+            pool[tuple_key(c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"])].append(c)
+        used = collections.Counter()
+        for r in exp:
+            k = tuple_key(r["orig_h"], r["orig_p"], r["resp_h"], r["resp_p"])
+            i = used[k]
+            used[k] += 1
+            c = pool[k][i] if i < len(pool[k]) else None
+            name = f"{pcap} {r['scenario']} {r['orig_h']}:{r['orig_p']}->{r['resp_h']}:{r['resp_p']}"
+            if c is None:
+                check(False, f"{name}: connection found with this originator")
+                continue
+            if r["expect_conn_state"] != "-":
+                check(c["conn_state"] == r["expect_conn_state"],
+                      f"{name}: conn_state {c['conn_state']} (expected {r['expect_conn_state']})")
+            want = set() if r["expect_anomalies"] in ("-", "") else set(r["expect_anomalies"].split(","))
+            got = set(c["anomalies"])
+            check(want <= got, f"{name}: anomalies {sorted(got)} include {sorted(want)}")
+            # every anomaly of the record sits on at least one of its segments
+            seg_an = set(a for s in segs if s["uid"] == c["uid"] for a in s["anomalies"])
+            check(want <= seg_an, f"{name}: the expected anomalies appear on segments too")
+            for side in ("orig", "resp"):
+                e = r[f"expect_{side}_final"]
+                if e != "-":
+                    check(c[f"{side}_state"] == e, f"{name}: final {side} state {c[side + '_state']} (expected {e})")
+
+        if have_tshark:
+            ts = tshark_streams(path)
+            frames_of = collections.defaultdict(list)
+            for s in segs:
+                frames_of[s["uid"]].append(s["frame"])
+            ours = {tuple(sorted(v)): k for k, v in frames_of.items()}
+            comp = {c["uid"]: c["completeness"] for c in conns}
+            split_ok = comp_ok = 0
+            for sid, st in ts.items():
+                uid = ours.get(tuple(st["frames"]))
+                if uid is None:
+                    check(False, f"{pcap}: tcp.stream {sid} (frames {st['frames'][:6]}...) is one of our connections")
+                    continue
+                split_ok += 1
+                if comp[uid] == st["completeness"]:
+                    comp_ok += 1
+                else:
+                    check(False, f"{pcap}: tcp.stream {sid} completeness ours={comp[uid]} tshark={st['completeness']}")
+            check(split_ok == len(ts) == len(frames_of),
+                  f"{pcap}: connection split equals tcp.stream ({split_ok}/{len(ts)} streams, {len(frames_of)} ours)")
+            check(comp_ok == len(ts), f"{pcap}: completeness equals tcp.completeness on {comp_ok}/{len(ts)} streams")
+
+    if failures:
+        print(f"{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("all capture checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Agreement with Zeek on Zeek's own regression traces.
+
+For every TCP connection that Zeek logged on the traces in
+test-captures/zeek/ (expected.tsv: Zeek's baseline conn.log rows, copied from
+../shared/corpus/zeek), run tcpphase with the same settings Zeek ran with
+(-b: bare-mode likely-server ports; -C: checksums ignored, else verified) and
+compare conn_state (asserted: every row that has one must agree) and history
+(reported in the table; letters that need payload reassembly are listed in
+KNOWN_HISTORY with the reason).
+
+Connections are matched by their two endpoints regardless of direction (a
+different originator guess must show up as a history/conn_state mismatch,
+not as a missing connection); several connections on one 4-tuple are
+compared as multisets in order of appearance.
+
+usage: check_zeek.py TCPPHASE_BINARY ZEEK_DIR
+"""
+import collections
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+
+# history letters Zeek derives from its payload reassembler, which a
+# segment-level analyzer does not run: see README "Agreement".
+KNOWN_HISTORY = {}
+
+
+def norm(addr):
+    try:
+        return str(ipaddress.ip_address(addr))
+    except ValueError:
+        return addr
+
+
+def key(oh, op, rh, rp):
+    return frozenset([(norm(oh), int(op)), (norm(rh), int(rp))])
+
+
+def run(binary, trace, flags):
+    cmd = [binary, "-r", trace, "-F", "json", "--no-summary"]
+    if "-b" in flags.split():
+        cmd.append("--zeek-bare")
+    if "-C" not in flags.split():
+        cmd += ["--checksums", "verify"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode not in (0, 3):
+        raise SystemExit(f"FAIL: {' '.join(cmd)} exited {p.returncode}: {p.stderr}")
+    conns = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+    return [c for c in conns if c["type"] == "conn"]
+
+
+def main():
+    binary, zdir = sys.argv[1], sys.argv[2]
+    rows = []
+    with open(os.path.join(zdir, "expected.tsv")) as f:
+        header = f.readline().rstrip("\n").split("\t")
+        seen = set()
+        for line in f:
+            r = dict(zip(header, line.rstrip("\n").split("\t")))
+            if not r["proto"].startswith("tcp"):
+                continue
+            flags = " ".join(x for x in r["flags"].split() if x in ("-b", "-C"))
+            ident = (r["trace"], flags, r["test"], r["uid"], r["orig_h"], r["orig_p"], r["resp_h"], r["resp_p"])
+            if ident in seen:
+                continue
+            seen.add(ident)
+            r["flags"] = flags
+            rows.append(r)
+
+    # one run per (trace, settings); within a Zeek test, rows keep log order
+    by_run = collections.defaultdict(list)
+    for r in rows:
+        by_run[(r["trace"], r["flags"], r["test"])].append(r)
+
+    cs_total = cs_ok = h_total = h_ok = 0
+    per_state = collections.defaultdict(lambda: [0, 0])
+    per_trace = {}
+    failures, hist_diffs = [], []
+    cache = {}
+    for (trace, flags, test), exp in sorted(by_run.items()):
+        ck = (trace, flags)
+        if ck not in cache:
+            cache[ck] = run(binary, os.path.join(zdir, trace), flags)
+        ours = cache[ck]
+        pool = collections.defaultdict(list)
+        for c in ours:
+            pool[key(c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"])].append(c)
+        used = collections.Counter()
+        t_ok = t_total = 0
+        for r in exp:
+            if r["orig_h"] == "-":  # baseline kept no addresses: the trace must have exactly one connection
+                cands = ours if len(ours) == 1 else []
+                k = None
+            else:
+                k = key(r["orig_h"], r["orig_p"], r["resp_h"], r["resp_p"])
+                cands = pool.get(k, [])
+            i = used[k]
+            used[k] += 1
+            c = cands[i] if i < len(cands) else None
+            where = f"{trace} [{test} {flags}] {r['orig_h']}:{r['orig_p']} -> {r['resp_h']}:{r['resp_p']}"
+            if r["conn_state"] != "-":
+                cs_total += 1
+                t_total += 1
+                per_state[r["conn_state"]][1] += 1
+                got = c["conn_state"] if c else "(connection not found)"
+                if got == r["conn_state"]:
+                    cs_ok += 1
+                    t_ok += 1
+                    per_state[r["conn_state"]][0] += 1
+                else:
+                    failures.append(f"{where}: conn_state zeek={r['conn_state']} ours={got}"
+                                    f" (zeek history {r['history']}, ours {c['history'] if c else '-'})")
+            if r["history"] != "-":
+                h_total += 1
+                got = c["history"] if c else "(connection not found)"
+                if got == r["history"]:
+                    h_ok += 1
+                else:
+                    hist_diffs.append(f"{where}: history zeek={r['history']} ours={got}")
+        per_trace[f"{trace} {flags}".strip()] = (t_ok, t_total)
+
+    print("conn_state agreement by Zeek value:")
+    for st in sorted(per_state):
+        ok, n = per_state[st]
+        print(f"  {st:7s} {ok:3d}/{n:<3d}")
+    print("by trace (conn_state):")
+    for t in sorted(per_trace):
+        ok, n = per_trace[t]
+        if n:
+            print(f"  {ok:3d}/{n:<3d} {t}")
+    print(f"conn_state: {cs_ok}/{cs_total} equal")
+    print(f"history:    {h_ok}/{h_total} equal")
+    for d in hist_diffs:
+        print("  history differs: " + d)
+    for fl in failures:
+        print("FAIL " + fl)
+    if failures or cs_total == 0:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,608 @@
+/*
+ * test_core.c - the core's state machine, segment by segment.
+ *
+ * Each test plays a connection between a client 10.0.0.1:40000 and a server
+ * 10.0.0.2:80 and asserts what a user reads: the step, both endpoints'
+ * RFC 9293 states after each segment, the anomalies (late ones included, on
+ * the segment they concern) and the connection record. Expected states are
+ * RFC 9293's transitions (section 3.3.2 and the observer table in
+ * ../shared/notes/observer-semantics.md); expected Zeek summaries are the
+ * ones Zeek's own baselines show for the same shapes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "tcpphase.h"
+
+#define C 1 /* from the client */
+#define S 0 /* from the server */
+#define SYN TP_TH_SYN
+#define ACK TP_TH_ACK
+#define FIN TP_TH_FIN
+#define RST TP_TH_RST
+#define PSH TP_TH_PSH
+#define MAXV 512
+
+struct fx {
+	struct tp_analyzer *an;
+	struct tp_config cfg;
+	struct tp_verdict v[MAXV]; /* by frame */
+	uint64_t frames;
+	struct tp_conn_record rec[8];
+	int nrec;
+	struct tp_flood flood;
+	int nflood;
+	int64_t now_ms;
+	uint32_t client_ip; /* low byte of the client address, varied by the flood test */
+	uint16_t client_port;
+};
+
+static void on_amend(void *u, const struct tp_amend *a)
+{
+	struct fx *f = u;
+	assert_true(a->frame >= 1 && a->frame <= f->frames);
+	tp_verdict_amend(&f->v[a->frame], a);
+}
+
+static void on_conn(void *u, const struct tp_conn_record *r)
+{
+	struct fx *f = u;
+	if (f->nrec < 8)
+		f->rec[f->nrec] = *r;
+	f->nrec++;
+}
+
+static void on_flood(void *u, const struct tp_flood *fl)
+{
+	struct fx *f = u;
+	f->flood = *fl;
+	f->nflood++;
+}
+
+static struct fx *fx_new(void)
+{
+	struct fx *f = test_calloc(1, sizeof *f);
+	tp_config_default(&f->cfg);
+	f->client_ip = 1;
+	f->client_port = 40000;
+	return f;
+}
+
+static void fx_start(struct fx *f)
+{
+	struct tp_callbacks cb = { .user = f, .amend = on_amend, .conn = on_conn, .flood = on_flood };
+	f->an = tp_analyzer_new(&f->cfg, &cb);
+	assert_non_null(f->an);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = fx_new();
+	fx_start(f);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	tp_analyzer_free(f->an);
+	test_free(f);
+	return 0;
+}
+
+/* One segment; time advances by dt_ms first. Returns the frame's verdict. */
+static struct tp_verdict *seg(struct fx *f, int from_client, uint16_t flags, uint32_t seq, uint32_t ack,
+                              uint32_t len, int dt_ms)
+{
+	struct tp_segment s;
+	memset(&s, 0, sizeof s);
+	f->now_ms += dt_ms;
+	s.frame = ++f->frames;
+	s.ts_ns = 1700000000000000000LL + f->now_ms * 1000000LL;
+	struct tp_addr cli = { 4, { 10, 0, 0, (uint8_t)f->client_ip } };
+	struct tp_addr srv = { 4, { 10, 0, 0, 2 } };
+	if (f->client_ip > 255) {
+		cli.bytes[1] = 200;
+		cli.bytes[2] = (uint8_t)(f->client_ip >> 8);
+		cli.bytes[3] = (uint8_t)f->client_ip;
+	}
+	s.src = from_client ? cli : srv;
+	s.dst = from_client ? srv : cli;
+	s.sport = from_client ? f->client_port : 80;
+	s.dport = from_client ? 80 : f->client_port;
+	s.seq = seq;
+	s.ack = ack;
+	s.flags = flags;
+	s.len = len;
+	s.window = 65535;
+	s.wscale = -1;
+	s.ip_len = 40 + len;
+	tp_feed(f->an, &s, &f->v[s.frame]);
+	return &f->v[s.frame];
+}
+
+static void assert_states(const struct tp_verdict *v, enum tp_state o, enum tp_state r)
+{
+	assert_string_equal(tp_state_name(v->orig_state), tp_state_name(o));
+	assert_string_equal(tp_state_name(v->resp_state), tp_state_name(r));
+}
+
+#define HAS(v, a) (((v)->anomalies & TP_ABIT(a)) != 0)
+
+/* Client ISN 1000, server ISN 5000; handshake, 100 bytes each way. */
+static void open_conn(struct fx *f)
+{
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 10);
+	seg(f, C, ACK, 1001, 5001, 0, 1);
+	seg(f, C, ACK | PSH, 1001, 5001, 100, 1);
+	seg(f, S, ACK, 5001, 1101, 0, 10);
+	seg(f, S, ACK | PSH, 5001, 1101, 100, 1);
+	seg(f, C, ACK, 1101, 5101, 0, 10);
+}
+
+/* The observer table of observer-semantics.md, row by row. */
+static void test_handshake_and_four_way_close(void **state)
+{
+	struct fx *f = *state;
+	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 0, 0);
+	assert_int_equal(v->step, TP_STEP_HS_SYN);
+	assert_int_equal(v->phase, TP_PHASE_HANDSHAKE);
+	assert_int_equal(v->dir, TP_DIR_ORIG);
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
+
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 10);
+	assert_int_equal(v->step, TP_STEP_HS_SYNACK);
+	assert_int_equal(v->dir, TP_DIR_RESP);
+	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+	assert_true(v->ack_checked);
+	assert_int_equal(v->expected_ack, 1001);
+	assert_int_equal(v->syn_to_synack_ns, 10000000);
+
+	v = seg(f, C, ACK, 1001, 5001, 0, 1);
+	assert_int_equal(v->step, TP_STEP_HS_ACK);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	assert_int_equal(v->expected_ack, 5001);
+	assert_int_equal(v->synack_to_ack_ns, 1000000);
+
+	v = seg(f, C, ACK | PSH, 1001, 5001, 100, 1);
+	assert_int_equal(v->phase, TP_PHASE_DATA);
+	assert_int_equal(v->step, TP_STEP_NONE);
+	seg(f, S, ACK | PSH, 5001, 1101, 100, 1);
+
+	v = seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	assert_int_equal(v->step, TP_STEP_FIN1);
+	assert_int_equal(v->phase, TP_PHASE_TEARDOWN);
+	assert_states(v, TP_FIN_WAIT_1, TP_CLOSE_WAIT);
+
+	v = seg(f, S, ACK, 5101, 1102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FIN1_ACK);
+	assert_int_equal(v->expected_ack, 1102);
+	assert_states(v, TP_FIN_WAIT_2, TP_CLOSE_WAIT);
+
+	v = seg(f, S, FIN | ACK, 5101, 1102, 0, 5);
+	assert_int_equal(v->step, TP_STEP_FIN2);
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+
+	v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FINAL_ACK);
+	assert_int_equal(v->expected_ack, 5102);
+	assert_states(v, TP_TIME_WAIT, TP_CLOSED);
+	assert_int_equal(v->anomalies, 0);
+
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 1);
+	const struct tp_conn_record *r = &f->rec[0];
+	assert_string_equal(r->conn_state, "SF");
+	assert_string_equal(r->history, "ShADdFaf");
+	assert_int_equal(r->handshake, TP_HS_COMPLETE);
+	assert_int_equal(r->teardown, TP_TD_FOUR_WAY);
+	assert_int_equal(r->completeness, 31);
+	assert_int_equal(r->orig_pkts, 5);
+	assert_int_equal(r->resp_pkts, 4);
+	assert_int_equal(r->orig_bytes, 100);
+	assert_int_equal(r->resp_bytes, 100);
+	assert_int_equal(r->anomalies, 0);
+	assert_int_equal(r->fin_to_close_ns, 7000000);
+}
+
+static void test_three_segment_close(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FIN2_WITH_ACK);
+	assert_int_equal(v->expected_ack, 1102);
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FINAL_ACK);
+	assert_states(v, TP_TIME_WAIT, TP_CLOSED);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].teardown, TP_TD_THREE_SEG);
+	assert_string_equal(f->rec[0].conn_state, "SF");
+}
+
+static void test_simultaneous_close(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	struct tp_verdict *v = seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	assert_states(v, TP_FIN_WAIT_1, TP_CLOSE_WAIT);
+	v = seg(f, S, FIN | ACK, 5101, 1101, 0, 0); /* does not ack the client's FIN: crossed */
+	assert_int_equal(v->step, TP_STEP_SIM_FIN);
+	assert_true(HAS(v, TP_A_SIMULTANEOUS_CLOSE));
+	assert_states(v, TP_CLOSING, TP_CLOSING);
+	v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_SIM_FIN_ACK);
+	assert_states(v, TP_CLOSING, TP_TIME_WAIT);
+	v = seg(f, S, ACK, 5102, 1102, 0, 0);
+	assert_states(v, TP_TIME_WAIT, TP_TIME_WAIT);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].teardown, TP_TD_SIMULTANEOUS);
+	assert_int_equal(tp_anomaly_table[TP_A_SIMULTANEOUS_CLOSE].severity, TP_SEV_NOTE);
+}
+
+/* The seed's own case: the server's FIN comes again after the final ACK. */
+static void test_lost_final_ack(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 1);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 5);
+	struct tp_verdict *fa = seg(f, C, ACK, 1102, 5102, 0, 1);
+	uint64_t fa_frame = fa->frame;
+	assert_states(fa, TP_TIME_WAIT, TP_CLOSED);
+	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 200);
+	assert_true(v->rtx);
+	assert_int_equal(v->step, TP_STEP_FIN2);
+	assert_true(HAS(v, TP_A_LOST_FINAL_ACK));
+	assert_true(HAS(v, TP_A_FIN_RETRANSMIT));
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	/* the earlier final ACK is revised: lost, the server still in LAST-ACK */
+	assert_true(HAS(&f->v[fa_frame], TP_A_LOST_FINAL_ACK));
+	assert_states(&f->v[fa_frame], TP_TIME_WAIT, TP_LAST_ACK);
+	v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FINAL_ACK);
+	assert_true(v->rtx);
+	assert_states(v, TP_TIME_WAIT, TP_CLOSED);
+	assert_false(HAS(v, TP_A_AFTER_CLOSE));
+	tp_finish(f->an);
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_int_equal(f->rec[0].teardown, TP_TD_FOUR_WAY);
+}
+
+static void test_refused(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	struct tp_verdict *v = seg(f, S, RST | ACK, 0, 1001, 0, 1);
+	assert_int_equal(v->step, TP_STEP_RST);
+	assert_int_equal(v->phase, TP_PHASE_RESET);
+	assert_true(HAS(v, TP_A_REFUSED));
+	assert_states(v, TP_CLOSED, TP_CLOSED);
+	tp_finish(f->an);
+	assert_string_equal(f->rec[0].conn_state, "REJ");
+	assert_int_equal(f->rec[0].handshake, TP_HS_REFUSED);
+	assert_int_equal(f->rec[0].completeness, TP_COMPL_SYN | TP_COMPL_RST);
+}
+
+static void test_unanswered_syn(void **state)
+{
+	struct fx *f = *state;
+	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 0, 0);
+	assert_false(HAS(v, TP_A_SYN_UNANSWERED)); /* not known yet */
+	v = seg(f, C, SYN, 1000, 0, 0, 1000);
+	assert_true(v->rtx);
+	assert_true(HAS(v, TP_A_SYN_RETRANSMIT));
+	tp_finish(f->an);
+	assert_true(HAS(&f->v[1], TP_A_SYN_UNANSWERED)); /* late, on the SYN */
+	assert_string_equal(f->rec[0].conn_state, "S0");
+	assert_int_equal(f->rec[0].handshake, TP_HS_UNANSWERED);
+}
+
+static void test_half_open_on_timeout(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1001, 0, 1000);
+	assert_true(v->rtx);
+	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
+	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+	assert_false(HAS(&f->v[2], TP_A_HALF_OPEN));
+	/* more than the 3 s half-open timeout after the first SYN-ACK: known now */
+	tp_advance(f->an, 1700000000000000000LL + 3100 * 1000000LL);
+	assert_true(HAS(&f->v[2], TP_A_HALF_OPEN));
+	assert_int_equal(f->nrec, 0); /* still tracked, in case the ACK comes late */
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].handshake, TP_HS_HALF_OPEN);
+	assert_int_equal(f->rec[0].resp_state, TP_SYN_RECEIVED);
+	assert_string_equal(f->rec[0].conn_state, "S1"); /* Zeek: SYN-ACK seen, no close */
+}
+
+static void test_handshake_bad_acks(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1234, 0, 1);
+	assert_true(HAS(v, TP_A_HANDSHAKE_BAD_ACK));
+	assert_int_equal(v->expected_ack, 1001);
+	assert_int_equal(v->seen_ack, 1234);
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
+}
+
+static void test_third_ack_bad(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	struct tp_verdict *v = seg(f, C, ACK, 1001, 7777, 0, 1);
+	assert_true(HAS(v, TP_A_HANDSHAKE_BAD_ACK));
+	assert_int_equal(v->expected_ack, 5001);
+	assert_int_equal(v->seen_ack, 7777);
+	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+}
+
+static void test_reset_abort_by_server(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	struct tp_verdict *v = seg(f, S, RST | ACK, 5101, 1101, 0, 5);
+	assert_true(HAS(v, TP_A_RESET_ABORT));
+	assert_int_equal(v->dir, TP_DIR_RESP);
+	assert_states(v, TP_CLOSED, TP_CLOSED);
+	v = seg(f, C, ACK | PSH, 1101, 5101, 10, 5);
+	assert_true(HAS(v, TP_A_AFTER_CLOSE));
+	assert_int_equal(v->phase, TP_PHASE_CLOSED);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].teardown, TP_TD_RESET_RESP);
+	assert_string_equal(f->rec[0].conn_state, "RSTR");
+}
+
+static void test_reset_abort_by_client(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, RST | ACK, 1101, 5101, 0, 5);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].teardown, TP_TD_RESET_ORIG);
+	assert_string_equal(f->rec[0].conn_state, "RSTO");
+}
+
+static void test_handshake_reset(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	struct tp_verdict *v = seg(f, C, RST, 1001, 0, 0, 1);
+	assert_true(HAS(v, TP_A_HANDSHAKE_RESET));
+	assert_states(v, TP_CLOSED, TP_CLOSED);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].handshake, TP_HS_RESET);
+}
+
+static void test_midstream(void **state)
+{
+	struct fx *f = *state;
+	/* first seen: the server's data toward the client's ephemeral port */
+	struct tp_verdict *v = seg(f, S, ACK | PSH, 5000, 1000, 100, 0);
+	assert_true(HAS(v, TP_A_MIDSTREAM));
+	assert_true(v->dir_inferred);
+	assert_int_equal(v->dir, TP_DIR_RESP); /* port 80 is the server */
+	assert_int_equal(v->phase, TP_PHASE_MIDSTREAM);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	v = seg(f, C, ACK, 1000, 5100, 0, 1);
+	assert_false(HAS(v, TP_A_MIDSTREAM));
+	tp_finish(f->an);
+	assert_string_equal(f->rec[0].conn_state, "OTH");
+	assert_int_equal(f->rec[0].handshake, TP_HS_NONE);
+}
+
+static void test_bad_flags(void **state)
+{
+	struct fx *f = *state;
+	struct tp_verdict *v = seg(f, C, SYN | FIN, 1000, 0, 0, 0);
+	assert_true(HAS(v, TP_A_BAD_FLAGS));
+	v = seg(f, C, 0, 1000, 0, 0, 1);
+	assert_true(HAS(v, TP_A_BAD_FLAGS));
+}
+
+static void test_port_reuse_in_time_wait(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 1);
+	seg(f, C, ACK, 1102, 5102, 0, 1);
+	struct tp_verdict *v = seg(f, C, SYN, 90000, 0, 0, 1000);
+	assert_int_equal(v->conn, 1);
+	assert_true(HAS(v, TP_A_PORT_REUSE));
+	assert_int_equal(v->step, TP_STEP_HS_SYN);
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
+	assert_int_equal(f->nrec, 1); /* the first connection ended there */
+	assert_int_equal(f->rec[0].end_reason, TP_END_REUSED);
+	assert_string_equal(f->rec[0].conn_state, "SF");
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 2);
+	assert_true(f->rec[1].anomalies & TP_ABIT(TP_A_PORT_REUSE));
+}
+
+static void test_data_before_handshake(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	struct tp_verdict *v = seg(f, S, ACK | PSH, 5001, 1001, 50, 1);
+	assert_true(HAS(v, TP_A_DATA_BEFORE_HANDSHAKE));
+	assert_int_equal(v->phase, TP_PHASE_HANDSHAKE);
+}
+
+static void test_tfo_data_is_a_note(void **state)
+{
+	struct fx *f = *state;
+	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 40, 0);
+	assert_true(HAS(v, TP_A_TFO_DATA));
+	assert_false(HAS(v, TP_A_DATA_BEFORE_HANDSHAKE));
+	assert_int_equal(tp_anomaly_table[TP_A_TFO_DATA].severity, TP_SEV_NOTE);
+}
+
+static void test_simultaneous_open(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	struct tp_verdict *v = seg(f, S, SYN, 5000, 0, 0, 0);
+	assert_int_equal(v->step, TP_STEP_SIM_SYN);
+	assert_true(HAS(v, TP_A_SIMULTANEOUS_OPEN));
+	assert_states(v, TP_SYN_RECEIVED, TP_SYN_RECEIVED);
+	v = seg(f, C, SYN | ACK, 1000, 5001, 0, 1);
+	assert_int_equal(v->step, TP_STEP_SIM_SYNACK);
+	assert_states(v, TP_SYN_RECEIVED, TP_ESTABLISHED);
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 0);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].handshake, TP_HS_SIMULTANEOUS);
+}
+
+static void test_half_closed(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	struct tp_verdict *v = seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	uint64_t fin = v->frame;
+	seg(f, S, ACK, 5101, 1102, 0, 1);
+	v = seg(f, S, ACK | PSH, 5101, 1102, 500, 1000);
+	assert_states(v, TP_FIN_WAIT_2, TP_CLOSE_WAIT);
+	assert_int_equal(v->phase, TP_PHASE_TEARDOWN);
+	tp_finish(f->an);
+	assert_true(HAS(&f->v[fin], TP_A_HALF_CLOSED));
+	assert_int_equal(f->rec[0].teardown, TP_TD_HALF_CLOSED);
+	assert_string_equal(f->rec[0].conn_state, "S2");
+}
+
+static void test_fin_retransmit(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	struct tp_verdict *v = seg(f, C, FIN | ACK, 1101, 5101, 0, 300);
+	assert_true(v->rtx);
+	assert_int_equal(v->step, TP_STEP_FIN1);
+	assert_true(HAS(v, TP_A_FIN_RETRANSMIT));
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+}
+
+/* Spoofed sources, one server, 300 SYNs in 300 ms, none answered. */
+static void test_syn_flood(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 300; i++) {
+		f->client_ip = 256 + (uint32_t)i * 7;
+		f->client_port = (uint16_t)(1024 + i);
+		seg(f, C, SYN, 1000u + (uint32_t)i, 0, 0, 1);
+	}
+	/* the flood is detected after 200 SYNs; every SYN of it is marked */
+	assert_true(HAS(&f->v[1], TP_A_SYN_FLOOD));
+	assert_true(HAS(&f->v[150], TP_A_SYN_FLOOD));
+	assert_true(HAS(&f->v[300], TP_A_SYN_FLOOD));
+	tp_finish(f->an);
+	assert_int_equal(f->nflood, 1);
+	assert_int_equal(f->flood.port, 80);
+	assert_int_equal(f->flood.syns, 300);
+	assert_int_equal(f->flood.peak_half_open, 300);
+	assert_true(f->flood.distinct_sources > 250 && f->flood.distinct_sources < 350);
+	assert_true(f->flood.answered_share < 0.01);
+	assert_int_equal(f->nrec, 300);
+	assert_int_equal(tp_stats(f->an)->floods, 1);
+}
+
+static void test_no_flood_from_one_source(void **state)
+{
+	struct fx *f = *state;
+	for (int i = 0; i < 300; i++) {
+		f->client_port = (uint16_t)(1024 + i); /* one client, many ports: a busy client */
+		seg(f, C, SYN, 1000u + (uint32_t)i, 0, 0, 1);
+	}
+	tp_finish(f->an);
+	assert_int_equal(f->nflood, 0);
+}
+
+static void test_eviction_is_reported(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new();
+	f->cfg.max_conns = 2;
+	fx_start(f);
+	for (int i = 0; i < 3; i++) {
+		f->client_port = (uint16_t)(2000 + i);
+		seg(f, C, SYN, 1000, 0, 0, 1);
+	}
+	assert_int_equal(f->nrec, 1);
+	assert_int_equal(f->rec[0].end_reason, TP_END_EVICTED);
+	assert_int_equal(tp_stats(f->an)->evicted, 1);
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 3);
+	tp_analyzer_free(f->an);
+	test_free(f);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	char buf[64];
+	assert_string_equal(tp_state_name(TP_SYN_RECEIVED), "SYN-RECEIVED");
+	assert_string_equal(tp_state_name(TP_TIME_WAIT), "TIME-WAIT");
+	assert_string_equal(tp_step_label(TP_STEP_FIN2_WITH_ACK), "FIN 2+3/4");
+	for (int i = 0; i < TP_A_COUNT; i++) {
+		assert_int_equal(tp_anomaly_table[i].id, i);
+		assert_int_equal(tp_anomaly_by_name(tp_anomaly_table[i].name), i);
+	}
+	struct tp_addr a6 = { 6, { 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 } };
+	assert_string_equal(tp_addr_str(&a6, buf, sizeof buf), "fd00::1");
+	struct tp_addr b6 = { 6, { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 } };
+	assert_string_equal(tp_addr_str(&b6, buf, sizeof buf), "2001:db8:0:1::1");
+	char u1[20], u2[20];
+	tp_conn_uid(0, u1);
+	tp_conn_uid(1, u2);
+	assert_int_equal(strlen(u1), 18);
+	assert_int_equal(u1[0], 'C');
+	assert_string_not_equal(u1, u2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handshake_and_four_way_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_three_segment_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_final_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_syn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_open_on_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_bad_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_third_ack_bad, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_abort_by_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_abort_by_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_reset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_midstream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_reuse_in_time_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_data_before_handshake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tfo_data_is_a_note, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_retransmit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_flood, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_flood_from_one_source, setup, teardown),
+		cmocka_unit_test(test_eviction_is_reported),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
