@@ -575,10 +575,10 @@ void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum 
 	r->resp_pkts = c->ep[1].pkts;
 	r->orig_ip_bytes = c->ep[0].ip_bytes;
 	r->resp_ip_bytes = c->ep[1].ip_bytes;
-	int za = c->a_is_orig ? 0 : 1; /* our index of A */
-	int zo = tp_zeek_orig_is_a(&c->zeek) ? za : !za; /* our index of Zeek's originator */
-	r->orig_bytes = c->zeek.ep[zo == 0 ? 0 : 1].size;
-	r->resp_bytes = c->zeek.ep[zo == 0 ? 1 : 0].size;
+	/* Zeek may have picked the other originator; bytes follow our orientation. */
+	int same = (c->a_is_orig != 0) == (tp_zeek_orig_is_a(&c->zeek) != 0);
+	r->orig_bytes = tp_zeek_size(&c->zeek, same);
+	r->resp_bytes = tp_zeek_size(&c->zeek, !same);
 	r->handshake = c->handshake;
 	r->teardown = teardown_of(c);
 	r->orig_state = c->ep[0].state;

@@ -4,15 +4,15 @@
  * Zeek summarises a connection with per-endpoint observer states (not RFC
  * states), a history string and a conn_state computed at the end. Users
  * compare our records with Zeek's conn.log, so this module reproduces Zeek's
- * exact rules (src/analyzer/protocol/tcp/TCP_Endpoint.*, TCPSessionAdapter.cc,
- * packet_analysis/protocol/tcp/TCP.cc, scripts/base/protocols/conn/main.zeek)
- * beside the RFC 9293 state machine in conn.c, which it does not influence.
+ * rules (packet_analysis/protocol/tcp/TCP.cc and TCPSessionAdapter.cc,
+ * analyzer/protocol/tcp/TCP_Endpoint.cc, Conn.cc, and conn_state() in
+ * scripts/base/protocols/conn/main.zeek) beside the RFC 9293 machine in
+ * conn.c, which it does not influence.
  *
- * Directions are given relative to "A", the sender of the connection's first
- * segment. Zeek decides its own originator (the likely-server-port heuristic
- * on the first packet, SYN/SYN-ACK reversal later, ...) and reports it with
- * tp_zeek_orig_is_a(); history letters are recorded as Zeek would, including
- * the '^' flip marker.
+ * Endpoints are kept as A (the sender of the connection's first segment) and
+ * B. Zeek decides its own originator (the likely-server-port heuristic on
+ * the first packet, the SYN/SYN-ACK reversal, the flip after a leading
+ * SYN-ACK) and tp_zeek_orig_is_a() says which it chose.
  */
 #ifndef TP_ZEEK_H
 #define TP_ZEEK_H
@@ -31,40 +31,40 @@ enum tp_zeek_ep_state {
 };
 
 struct tp_zeek_endpoint {
-	uint8_t state;          /* enum tp_zeek_ep_state */
-	uint8_t seen_any;
-	uint8_t seq_set;
-	uint32_t start_seq;     /* first sequence number (ISN, or first seen) */
-	uint32_t last_seq;      /* highest sequence number seen (seq + len) */
-	uint32_t ack_seq;       /* highest ack sent */
-	uint32_t wraps;         /* sequence space wraps of last_seq */
-	uint32_t last_flag_seq[4]; /* last seq of a SYN, SYN-ACK, FIN, RST for the repeat rule */
-	uint32_t rexmit, gaps, zero_wins, bad_csums; /* occurrence counts for the 1,10,100 rule */
-	uint64_t size;          /* bytes in sequence space, as conn.log orig_bytes/resp_bytes */
-	uint32_t pkts;
+	uint8_t state, prev_state; /* enum tp_zeek_ep_state */
+	uint8_t window_scale;
+	uint32_t start_seq, last_seq, ack_seq;
+	uint32_t seq_wraps, ack_wraps;
+	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+	uint32_t fin_cnt;
+	uint32_t rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, chk_cnt, chk_thresh;
 };
 
 struct tp_zeek {
-	struct tp_zeek_endpoint ep[2]; /* [0] = Zeek's current originator */
-	uint8_t orig_is_a;             /* Zeek's originator is A */
-	uint16_t seen_letters;         /* once-per-direction letters already recorded */
+	struct tp_zeek_endpoint ep[2]; /* [0] = A, [1] = B */
+	uint8_t orig_is_a;
+	uint8_t bare;
+	uint8_t leading_synack; /* first packet was a SYN-ACK and roles were not flipped yet */
 	uint8_t hist_len;
+	uint32_t hist_seen;     /* Zeek's per-role once-only letter mask */
 	char history[TP_HISTORY_MAX + 1];
 };
 
-/* Zeek's likely_server_ports: its default set, or the smaller set of bare mode (-b). */
+/* Zeek's likely_server_ports: its default set, or none in bare mode (-b). */
 int tp_zeek_likely_server_port(uint16_t port, int bare);
 
-/* Start tracking; seg is the connection's first segment (sent by A). */
+/* Start tracking; first is the connection's first segment (sent by A). */
 void tp_zeek_init(struct tp_zeek *z, const struct tp_segment *first, int bare);
 /* Account one segment; from_a: its sender is A. checksum_verify: a segment
  * marked TP_CSUM_BAD records C/c and is otherwise ignored, as Zeek does. */
 void tp_zeek_segment(struct tp_zeek *z, const struct tp_segment *seg, int from_a, int checksum_verify);
 /* Would Zeek start a new connection (uid) for this segment on the same 4-tuple? */
 int tp_zeek_is_reuse(const struct tp_zeek *z, const struct tp_segment *seg, int from_a);
-/* End of the connection: Zeek's conn_state ("SF", "S0", ...). */
+/* Zeek's conn_state ("SF", "S0", ...) as of now. */
 const char *tp_zeek_conn_state(const struct tp_zeek *z);
-/* Zeek's originator at the end is A (after any flips). */
+/* Zeek's originator is A. */
 int tp_zeek_orig_is_a(const struct tp_zeek *z);
+/* Bytes as conn.log's orig_bytes (orig != 0) or resp_bytes. */
+uint64_t tp_zeek_size(const struct tp_zeek *z, int orig);
 
 #endif /* TP_ZEEK_H */

@@ -107,7 +107,7 @@ try:
           "truncated file: the 24 complete packets are still analysed")
 
     # snaplen 40 on an Ethernet capture: IPv4 fits, the TCP header does not
-    magic, vmaj, vmin, tz, sig, snap, lt = struct.unpack("<IHHiIII", data[:24])
+    magic, vmaj, vmin, tz, sig, snaplen, lt = struct.unpack("<IHHiIII", data[:24])
     out = bytearray(struct.pack("<IHHiIII", magic, vmaj, vmin, tz, sig, 40, lt))
     off = 24
     n = 0
@@ -127,7 +127,7 @@ try:
 
     # an unknown link type: one clear warning, counted
     odd = os.path.join(tmp, "linktype147.pcap")
-    open(odd, "wb").write(struct.pack("<IHHiIII", magic, vmaj, vmin, tz, sig, snap, 147) + data[24:])
+    open(odd, "wb").write(struct.pack("<IHHiIII", magic, vmaj, vmin, tz, sig, snaplen, 147) + data[24:])
     p = run(["-r", odd, "-F", "json"])
     check(p.stderr.count("147") == 1, "unknown link type: one warning naming it")
     check(jsonl(p.stdout)[-1]["decode"]["unsupported"] == n, "unknown link type: every packet counted")

@@ -91,8 +91,11 @@ def main():
         used = collections.Counter()
         t_ok = t_total = 0
         for r in exp:
-            if r["orig_h"] == "-":  # baseline kept no addresses: the trace must have exactly one connection
-                cands = ours if len(ours) == 1 else []
+            if r["orig_h"] == "-" or r["orig_p"] == "-":
+                # the baseline kept no full tuple: match on what it kept, which must pick one connection
+                cands = [c for c in ours if r["orig_h"] in ("-", norm(c["id.orig_h"]), norm(c["id.resp_h"]))
+                         and r["resp_p"] in ("-", str(c["id.resp_p"]), str(c["id.orig_p"]))]
+                cands = cands if len(cands) == 1 else []
                 k = None
             else:
                 k = key(r["orig_h"], r["orig_p"], r["resp_h"], r["resp_p"])
