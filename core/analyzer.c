@@ -41,6 +41,7 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
 	an->nbuckets = 1024;
 	an->buckets = calloc(an->nbuckets, sizeof *an->buckets);
 	an->floods = tp_flood_new();
+	tp_zeek_portmap_init(an->server_ports, an->cfg.zeek_server_ports, an->cfg.zeek_n_server_ports);
 	an->now_ns = INT64_MIN;
 	if (!an->buckets || !an->floods) {
 		tp_analyzer_free(an);
@@ -67,7 +68,7 @@ static void finish_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_r
 
 static int well_known(const struct tp_analyzer *an, uint16_t port)
 {
-	return port < 1024 || tp_zeek_likely_server_port(port, an->cfg.zeek_bare_ports);
+	return port < 1024 || tp_zeek_likely_server_port(an->server_ports, port);
 }
 
 /*
@@ -145,6 +146,15 @@ static void update_timer(struct tp_analyzer *an, struct tp_conn *c)
 	tp_timer_set(an, c, cls, stamp);
 }
 
+/* Does this segment on a known 4-tuple open a new connection? */
+static int new_connection(const struct tp_analyzer *an, const struct tp_conn *c, const struct tp_segment *s,
+                          int from_orig)
+{
+	if (an->cfg.split == TP_SPLIT_ZEEK)
+		return tp_zeek_is_reuse(&c->zeek, s, from_orig == (int)c->a_is_orig);
+	return tp_conn_is_new_syn(c, s, from_orig);
+}
+
 void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)
 {
 	if (s->ts_ns > an->now_ns)
@@ -155,7 +165,14 @@ void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdi
 	int from_orig = 1, reuse = 0;
 	struct tp_conn *c = tp_flow_lookup(an, s, hash, &from_orig);
 
-	if (c && tp_conn_is_new_syn(c, s, from_orig)) {
+	if (c && an->cfg.split == TP_SPLIT_ZEEK) {
+		enum tp_zeek_gone gone = tp_zeek_gone(&c->zeek, s->ts_ns);
+		if (gone != TP_ZEEK_HELD) {
+			finish_conn(an, c, gone == TP_ZEEK_GONE_CLOSED ? TP_END_CLOSED : TP_END_TIMEOUT);
+			c = NULL;
+		}
+	}
+	if (c && new_connection(an, c, s, from_orig)) {
 		/* Not fully closed, or in TIME-WAIT: the 4-tuple is reused early. */
 		reuse = !(c->ep[0].state == TP_CLOSED && c->ep[1].state == TP_CLOSED);
 		finish_conn(an, c, TP_END_REUSED);

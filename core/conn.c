@@ -64,7 +64,7 @@ void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_se
 	/* A is the sender of the first segment; Zeek's view is kept relative to it. */
 	c->a_is_orig = c->addr[0].family == s->src.family && c->port[0] == s->sport &&
 	               memcmp(c->addr[0].bytes, s->src.bytes, 16) == 0;
-	tp_zeek_init(&c->zeek, s, an->cfg.zeek_bare_ports);
+	tp_zeek_init(&c->zeek, s, an->server_ports);
 	an->stats.conns_total++;
 }
 

@@ -90,6 +90,7 @@ struct tp_analyzer {
 	int64_t now_ns;
 
 	struct tp_flood_table *floods;
+	tp_zeek_portmap server_ports; /* Zeek's likely server ports, from cfg */
 };
 
 /* flow.c */

@@ -295,6 +295,16 @@ struct tp_flood {
 
 /* ---- configuration, statistics, the analyzer --------------------------- */
 
+/*
+ * When segments on one 4-tuple belong to a new connection. Both tools start
+ * one at a SYN that is not a retransmission; they differ after a close:
+ * Wireshark keeps later stray segments in the old tcp.stream, while Zeek
+ * forgets a connection 5 s after it closed or was reset (tcp_close_delay),
+ * 5 s after an unanswered attempt (tcp_attempt_delay) and after 5 minutes
+ * idle (tcp_inactivity_timeout), so later segments get a new uid.
+ */
+enum tp_split { TP_SPLIT_WIRESHARK = 0, TP_SPLIT_ZEEK };
+
 struct tp_config {
 	int64_t half_open_timeout_ns;   /* SYN-ACK unanswered this long: half_open (default 3 s) */
 	int64_t syn_timeout_ns;         /* SYN unanswered this long: syn_unanswered (default 3 s) */
@@ -305,7 +315,13 @@ struct tp_config {
 	uint32_t max_conns;             /* cap on tracked connections (default 1,000,000) */
 	int key_context;                /* add VLAN/tunnel context to the connection key */
 	int checksum_verify;            /* treat TP_CSUM_BAD segments as Zeek does (C/c, not analysed) */
-	int zeek_bare_ports;            /* likely-server ports of Zeek's bare mode (-b) instead of its default */
+	/* Zeek's likely_server_ports, which decide who is the originator of a
+	 * connection seen without its SYN (and Zeek's '^' flip). NULL: the
+	 * ports Zeek's default scripts register; else the n listed (n = 0:
+	 * none, as under `zeek -b`). The array must outlive tp_analyzer_new(). */
+	const uint16_t *zeek_server_ports;
+	uint32_t zeek_n_server_ports;
+	int split;                      /* enum tp_split */
 	/* SYN flood detection, per server address and port, over a sliding window */
 	int64_t flood_window_ns;        /* default 1 s */
 	uint32_t flood_min_half_open;   /* half-open connections at once (default 100) */

@@ -28,15 +28,23 @@ static const uint16_t default_server_ports[] = {
 	5223, 5269, 5432, 5900, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000, 44818,
 };
 
-int tp_zeek_likely_server_port(uint16_t port, int bare)
+void tp_zeek_portmap_init(tp_zeek_portmap map, const uint16_t *ports, uint32_t n)
 {
-	if (bare)
-		return 0; /* zeek -b loads no protocol analyzer scripts: nothing registers a port */
-	for (size_t i = 0; i < sizeof default_server_ports / sizeof default_server_ports[0]; i++)
-		if (default_server_ports[i] == port)
-			return 1;
-	return 0;
+	memset(map, 0, sizeof(tp_zeek_portmap));
+	if (!ports) {
+		ports = default_server_ports;
+		n = sizeof default_server_ports / sizeof default_server_ports[0];
+	}
+	for (uint32_t i = 0; i < n; i++)
+		map[ports[i] >> 3] |= (uint8_t)(1u << (ports[i] & 7));
 }
+
+/* Zeek's defaults (analyzer-independent): tcp_close_delay, tcp_attempt_delay,
+ * tcp_inactivity_timeout. */
+#define NS_PER_S 1000000000LL
+#define CLOSE_DELAY_NS (5 * NS_PER_S)
+#define ATTEMPT_DELAY_NS (5 * NS_PER_S)
+#define INACTIVITY_NS (300 * NS_PER_S)
 
 /* ---- history (Connection::AddHistory/CheckHistory/ScaledHistoryEntry) ---- */
 
@@ -180,26 +188,26 @@ static void flip_after_synack(struct tp_zeek *z)
 }
 
 /* TCPAnalyzer::WantConnection(): guess the true responder from the ports. */
-static int want_flip(const struct tp_segment *s, int bare)
+static int want_flip(const struct tp_segment *s, const uint8_t *portmap)
 {
 	uint16_t f = s->flags;
 	if ((f & TP_TH_SYN) && !(f & TP_TH_ACK))
 		return 0;
-	if (!tp_zeek_likely_server_port(s->sport, bare))
+	if (!tp_zeek_likely_server_port(portmap, s->sport))
 		return 0;
-	if (tp_zeek_likely_server_port(s->dport, bare))
+	if (tp_zeek_likely_server_port(portmap, s->dport))
 		return !(f & TP_TH_SYN) && s->sport < s->dport; /* both plausible */
 	return 1;
 }
 
-void tp_zeek_init(struct tp_zeek *z, const struct tp_segment *first, int bare)
+void tp_zeek_init(struct tp_zeek *z, const struct tp_segment *first, const uint8_t *portmap)
 {
 	memset(z, 0, sizeof *z);
-	z->bare = (uint8_t)(bare != 0);
 	for (int i = 0; i < 2; i++)
 		z->ep[i].rxmt_thresh = z->ep[i].win0_thresh = z->ep[i].chk_thresh = 1;
 	z->orig_is_a = 1;
-	if (want_flip(first, bare))
+	z->close_ns = z->attempt_ns = -1;
+	if (want_flip(first, portmap))
 		flip_roles(z);
 	else if ((first->flags & (TP_TH_SYN | TP_TH_ACK)) == (TP_TH_SYN | TP_TH_ACK))
 		z->leading_synack = 1;
@@ -305,15 +313,16 @@ static int32_t update_last_seq(struct tp_zeek *z, int e, uint32_t last, uint16_t
 	return d;
 }
 
-/* UpdateInactiveState() */
-static void inactive_state(struct tp_zeek *z, int e, uint32_t seq, uint32_t ack, uint32_t len, uint16_t f)
+/* UpdateInactiveState(); returns Zeek's do_close. */
+static int inactive_state(struct tp_zeek *z, int e, uint32_t seq, uint32_t len, uint16_t f, int64_t ts)
 {
 	struct tp_zeek_endpoint *p = &z->ep[e], *peer = &z->ep[!e];
-	int orig = is_orig(z, e);
-	(void)ack;
+	int orig = is_orig(z, e), do_close = 0;
 	if (f & TP_TH_SYN) {
 		if (orig) {
 			set_state(p, (f & TP_TH_ACK) ? TP_ZEEK_SYN_ACK_SENT : TP_ZEEK_SYN_SENT);
+			if (z->attempt_ns < 0)
+				z->attempt_ns = ts; /* AttemptTimer after tcp_attempt_delay */
 		} else {
 			if (!(f & TP_TH_ACK) && peer->state == TP_ZEEK_SYN_ACK_SENT && seq == p->start_seq) {
 				/* SYN and SYN-ACK captured in reverse order */
@@ -325,10 +334,14 @@ static void inactive_state(struct tp_zeek *z, int e, uint32_t seq, uint32_t ack,
 			set_state(p, TP_ZEEK_ESTABLISHED);
 		}
 	}
-	if (f & TP_TH_FIN)
+	if (f & TP_TH_FIN) {
 		set_state(p, TP_ZEEK_CLOSED);
-	if (f & TP_TH_RST)
+		do_close = 1;
+	}
+	if (f & TP_TH_RST) {
 		set_state(p, TP_ZEEK_RESET);
+		do_close = 1;
+	}
 	if (p->state == TP_ZEEK_INACTIVE) { /* no control flags changed it */
 		int o_syn_sent = z->ep[z->orig_is_a ? 0 : 1].state == TP_ZEEK_SYN_SENT;
 		if (!orig && len == 0 && o_syn_sent)
@@ -338,22 +351,27 @@ static void inactive_state(struct tp_zeek *z, int e, uint32_t seq, uint32_t ack,
 		else
 			set_state(p, TP_ZEEK_PARTIAL);
 	}
+	return do_close;
 }
 
-/* UpdateStateMachine() and the per-state functions it calls. */
-static void state_machine(struct tp_zeek *z, int e, uint32_t seq, uint32_t ack, uint32_t len, uint16_t f)
+/* UpdateStateMachine() and the per-state functions it calls; returns do_close. */
+static int state_machine(struct tp_zeek *z, int e, uint32_t seq, uint32_t len, uint16_t f, int64_t ts)
 {
 	struct tp_zeek_endpoint *p = &z->ep[e], *peer = &z->ep[!e];
+	int do_close = 0;
 	switch (p->state) {
 	case TP_ZEEK_INACTIVE:
-		inactive_state(z, e, seq, ack, len, f);
-		break;
+		return inactive_state(z, e, seq, len, f, ts);
 	case TP_ZEEK_SYN_SENT:
 	case TP_ZEEK_SYN_ACK_SENT:
-		if (f & TP_TH_FIN)
+		if (f & TP_TH_FIN) {
 			set_state(p, TP_ZEEK_CLOSED);
-		if (f & TP_TH_RST)
+			do_close = 1;
+		}
+		if (f & TP_TH_RST) {
 			set_state(p, TP_ZEEK_RESET);
+			do_close = 1;
+		}
 		break;
 	case TP_ZEEK_ESTABLISHED:
 	case TP_ZEEK_PARTIAL:
@@ -364,17 +382,39 @@ static void state_machine(struct tp_zeek *z, int e, uint32_t seq, uint32_t ack, 
 			/* the peer's FIN then RST was a normal close after all */
 			if (peer->state == TP_ZEEK_RESET && peer->prev_state == TP_ZEEK_CLOSED)
 				set_state(peer, TP_ZEEK_CLOSED);
+			do_close = 1;
 		}
-		if (f & TP_TH_RST)
+		if (f & TP_TH_RST) {
 			set_state(p, TP_ZEEK_RESET);
+			do_close = 1;
+		}
 		break;
 	case TP_ZEEK_CLOSED: /* UpdateClosedState(): RST after our FIN, unless both closed */
-		if ((f & TP_TH_RST) && peer->state != TP_ZEEK_CLOSED)
+		if ((f & TP_TH_RST) && peer->state != TP_ZEEK_CLOSED) {
 			set_state(p, TP_ZEEK_RESET);
+			do_close = !p->did_close;
+		}
 		break;
 	default:
 		break;
 	}
+	return do_close;
+}
+
+/*
+ * ConnectionClosed(): the first close of an endpoint completes the
+ * connection's close when it is a reset, when the peer closed already, or
+ * when the peer never sent anything. Zeek then deletes the connection
+ * tcp_close_delay after its last time.
+ */
+static void connection_closed(struct tp_zeek *z, int e)
+{
+	struct tp_zeek_endpoint *p = &z->ep[e], *peer = &z->ep[!e];
+	if (p->did_close)
+		return;
+	p->did_close = 1;
+	if (z->close_ns < 0 && (p->state == TP_ZEEK_RESET || peer->did_close || peer->state == TP_ZEEK_INACTIVE))
+		z->close_ns = z->last_ns;
 }
 
 void tp_zeek_segment(struct tp_zeek *z, const struct tp_segment *s, int from_a, int checksum_verify)
@@ -387,6 +427,8 @@ void tp_zeek_segment(struct tp_zeek *z, const struct tp_segment *s, int from_a, 
 		scaled_entry(z, e, 'C', &p->chk_cnt, &p->chk_thresh);
 		return;
 	}
+	if (!p->did_close || !peer->did_close)
+		z->last_ns = s->ts_ns;
 	if (z->leading_synack && !(f & (TP_TH_SYN | TP_TH_RST)) && ((f & TP_TH_ACK) || s->len))
 		flip_after_synack(z);
 
@@ -414,7 +456,8 @@ void tp_zeek_segment(struct tp_zeek *z, const struct tp_segment *s, int from_a, 
 		}
 	}
 	update_last_seq(z, e, past, f, s->len);
-	state_machine(z, e, s->seq, s->ack, s->len, f);
+	if (state_machine(z, e, s->seq, s->len, f, s->ts_ns))
+		connection_closed(z, e);
 	if (z->leading_synack && !(f & TP_TH_SYN))
 		z->leading_synack = 0; /* only the segment right after the SYN-ACK decides */
 }
@@ -442,6 +485,21 @@ int tp_zeek_is_reuse(const struct tp_zeek *z, const struct tp_segment *s, int fr
 			return 0;
 	}
 	return 1;
+}
+
+enum tp_zeek_gone tp_zeek_gone(const struct tp_zeek *z, int64_t now)
+{
+	if (z->close_ns >= 0 && now > z->close_ns + CLOSE_DELAY_NS)
+		return TP_ZEEK_GONE_CLOSED;
+	/* AttemptTimer(): an originator's SYN the responder never answered */
+	int o = z->orig_is_a ? 0 : 1;
+	uint8_t os = z->ep[o].state, rs = z->ep[!o].state;
+	if (z->attempt_ns >= 0 && now > z->attempt_ns + ATTEMPT_DELAY_NS &&
+	    (os == TP_ZEEK_SYN_SENT || os == TP_ZEEK_SYN_ACK_SENT) && rs == TP_ZEEK_INACTIVE)
+		return TP_ZEEK_GONE_ATTEMPT;
+	if (now > z->last_ns + INACTIVITY_NS)
+		return TP_ZEEK_GONE_IDLE;
+	return TP_ZEEK_HELD;
 }
 
 /* Zeek matches the whole history against ^?S[^HAFGIQ]*R.* (RSTOS0). */

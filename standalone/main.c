@@ -174,7 +174,11 @@ static void usage(FILE *f)
 	        "      --checksums MODE    ignore (default) or verify TCP checksums; verified-bad\n"
 	        "                          segments are then not analysed, as Zeek does\n"
 	        "      --key-context       VLAN and tunnel context are part of the connection key\n"
-	        "      --zeek-bare         use Zeek's bare-mode (-b) likely-server ports\n"
+	        "      --split MODE        wireshark (default: as tcp.stream) or zeek (as Zeek's\n"
+	        "                          uids: a closed connection is forgotten after 5 s)\n"
+	        "      --zeek-bare         no likely-server ports, as under zeek -b\n"
+	        "      --zeek-server-ports LIST  Zeek's likely-server ports (default: the ports\n"
+	        "                          Zeek's default scripts register), e.g. 80,443\n"
 	        "      --half-open-timeout S   SYN-ACK unanswered this long: half_open (3)\n"
 	        "      --syn-timeout S     SYN unanswered this long: syn_unanswered (3)\n"
 	        "      --idle-timeout S    established connection idle this long: expired (3600)\n"
@@ -194,7 +198,8 @@ static void usage(FILE *f)
 }
 
 enum {
-	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_HALFOPEN, OPT_SYNTO,
+	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_SPORTS, OPT_SPLIT,
+	OPT_HALFOPEN, OPT_SYNTO,
 	OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
 };
 
@@ -206,6 +211,22 @@ static int parse_num(const char *s, double *out)
 	if (errno || end == s || *end || d < 0)
 		return -1;
 	*out = d;
+	return 0;
+}
+
+/* "80,443,8080" (empty: none) into ports; 0 on success. */
+static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
+{
+	*n = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || end == s || v > 65535 || (*end && *end != ',') || *n >= 65536)
+			return -1;
+		ports[(*n)++] = (uint16_t)v;
+		s = *end ? end + 1 : end;
+	}
 	return 0;
 }
 
@@ -252,7 +273,8 @@ int main(int argc, char **argv)
 		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
 		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
 		{ "checksums", required_argument, 0, OPT_CHECKSUMS }, { "key-context", no_argument, 0, OPT_KEYCTX },
-		{ "zeek-bare", no_argument, 0, OPT_BARE }, { "half-open-timeout", required_argument, 0, OPT_HALFOPEN },
+		{ "zeek-bare", no_argument, 0, OPT_BARE }, { "zeek-server-ports", required_argument, 0, OPT_SPORTS },
+		{ "split", required_argument, 0, OPT_SPLIT }, { "half-open-timeout", required_argument, 0, OPT_HALFOPEN },
 		{ "syn-timeout", required_argument, 0, OPT_SYNTO }, { "idle-timeout", required_argument, 0, OPT_IDLE },
 		{ "half-closed-timeout", required_argument, 0, OPT_HALFCLOSED },
 		{ "max-conns", required_argument, 0, OPT_MAXCONNS }, { "flood-window", required_argument, 0, OPT_FWIN },
@@ -262,6 +284,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
+	static uint16_t server_ports[65536];
 	struct tp_config cfg;
 	tp_config_default(&cfg);
 	struct run r;
@@ -294,7 +317,24 @@ int main(int argc, char **argv)
 			cfg.checksum_verify = r.dopts.verify_checksums = strcmp(optarg, "verify") == 0;
 			break;
 		case OPT_KEYCTX: cfg.key_context = 1; break;
-		case OPT_BARE: cfg.zeek_bare_ports = 1; break;
+		case OPT_BARE:
+			cfg.zeek_server_ports = server_ports; /* an empty list */
+			cfg.zeek_n_server_ports = 0;
+			break;
+		case OPT_SPORTS:
+			if (parse_ports(optarg, server_ports, &cfg.zeek_n_server_ports) != 0) {
+				fprintf(stderr, "tcpphase: --zeek-server-ports takes a comma-separated list of ports\n");
+				return EXIT_USAGE;
+			}
+			cfg.zeek_server_ports = server_ports;
+			break;
+		case OPT_SPLIT:
+			if (strcmp(optarg, "wireshark") && strcmp(optarg, "zeek")) {
+				fprintf(stderr, "tcpphase: --split takes wireshark or zeek\n");
+				return EXIT_USAGE;
+			}
+			cfg.split = strcmp(optarg, "zeek") == 0 ? TP_SPLIT_ZEEK : TP_SPLIT_WIRESHARK;
+			break;
 		case OPT_HALFOPEN: case OPT_SYNTO: case OPT_IDLE: case OPT_HALFCLOSED: case OPT_FWIN:
 		case OPT_MAXCONNS: case OPT_FHO: case OPT_FRATE: case OPT_FSPREAD:
 			if (parse_num(optarg, &d) != 0) {

@@ -49,6 +49,9 @@ enum tp_dec_result tp_dec_ethertype(struct dctx *d, uint16_t type, const uint8_t
 enum tp_dec_result tp_dec_ip(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len);
+/* ieee80211.c */
+enum tp_dec_result tp_dec_80211(struct dctx *d, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_radiotap(struct dctx *d, const uint8_t *p, uint32_t len);
 /* tunnel.c */
 enum tp_dec_result tp_dec_gre(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_udp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t udplen);

@@ -1,14 +1,15 @@
 /*
  * link.c - link layers: Ethernet (802.1Q, 802.1ad/QinQ, MPLS, PPPoE, PBB
- * 802.1ah, VN-Tag), Linux cooked captures (SLL, SLL2), BSD null/loopback and
- * raw IP. Each strips its header and hands the payload to the next layer.
+ * 802.1ah, VN-Tag), Linux cooked captures (SLL, SLL2), BSD null/loopback,
+ * raw IP, and the entry points for 802.11 and radiotap (ieee80211.c). Each strips its header and hands the payload to the next layer.
  */
 #include "layers.h"
 
 /* LINKTYPE_* values (https://www.tcpdump.org/linktypes.html) */
 enum {
 	LT_NULL = 0, LT_EN10MB = 1, LT_RAW_OLD1 = 12, LT_RAW_OLD2 = 14, LT_RAW = 101, LT_LOOP = 108,
-	LT_LINUX_SLL = 113, LT_IPV4 = 228, LT_IPV6 = 229, LT_LINUX_SLL2 = 276,
+	LT_IEEE802_11 = 105, LT_LINUX_SLL = 113, LT_RADIOTAP = 127, LT_IPV4 = 228, LT_IPV6 = 229,
+	LT_LINUX_SLL2 = 276,
 };
 
 enum {
@@ -135,6 +136,8 @@ enum tp_dec_result tp_decode(int linktype, const uint8_t *pkt, uint32_t caplen, 
 	case LT_RAW_OLD1:
 	case LT_RAW_OLD2: r = tp_dec_ip(&d, pkt, caplen); break;
 	case LT_IPV4: r = tp_dec_ipv4(&d, pkt, caplen); break;
+	case LT_IEEE802_11: r = tp_dec_80211(&d, pkt, caplen); break;
+	case LT_RADIOTAP: r = tp_dec_radiotap(&d, pkt, caplen); break;
 	case LT_IPV6: r = tp_dec_ipv6(&d, pkt, caplen); break;
 	case LT_LINUX_SLL: /* 16-byte header, protocol last */
 		r = caplen < 16 ? dec_fail(&d, TP_DEC_TRUNCATED, "SLL: header cut short")

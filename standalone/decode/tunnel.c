@@ -71,7 +71,10 @@ enum tp_dec_result tp_dec_gre(struct dctx *d, const uint8_t *p, uint32_t len)
 	case 0x88be: /* ERSPAN type II, or type I when no sequence number is present */
 		return (fl & 0x1000) ? dec_erspan(d, p, len, 0) : tp_dec_ether(d, p, len);
 	case 0x22eb: return dec_erspan(d, p, len, 1);
-	default: return dec_fail(d, TP_DEC_UNSUPPORTED, "GRE: unsupported protocol type");
+	default:
+		if ((proto & 0xff00) == 0x8200) /* Aruba access points tunnel raw 802.11 to their controller */
+			return tp_dec_80211(d, p, len);
+		return dec_fail(d, TP_DEC_UNSUPPORTED, "GRE: unsupported protocol type");
 	}
 }
 
@@ -120,12 +123,12 @@ static enum tp_dec_result dec_gtpu(struct dctx *d, const uint8_t *p, uint32_t le
 }
 
 /* Teredo: optional authentication and origin indications, then IPv6. */
-static enum tp_dec_result dec_teredo(struct dctx *d, const uint8_t *p, uint32_t len)
+static const uint8_t *teredo_ipv6(const uint8_t *p, uint32_t len, uint32_t *rest)
 {
 	if (len >= 4 && p[0] == 0 && p[1] == 1) {
 		uint32_t al = 4 + (uint32_t)p[2] + p[3] + 9;
 		if (len < al)
-			return dec_fail(d, TP_DEC_TRUNCATED, "Teredo: authentication cut short");
+			return NULL;
 		p += al;
 		len -= al;
 	}
@@ -133,9 +136,31 @@ static enum tp_dec_result dec_teredo(struct dctx *d, const uint8_t *p, uint32_t 
 		p += 8;
 		len -= 8;
 	}
-	if (len < 40 || p[0] >> 4 != 6)
+	*rest = len;
+	return p;
+}
+
+/*
+ * Teredo relays use any UDP port once a client is qualified, so, like Zeek,
+ * we also take a datagram on another port for Teredo when it holds exactly
+ * one IPv6 packet: version 6 and a payload length that fills the datagram.
+ */
+static int looks_like_teredo(const uint8_t *p, uint32_t len)
+{
+	uint32_t rest;
+	const uint8_t *ip6 = teredo_ipv6(p, len, &rest);
+	return ip6 && rest >= 40 && ip6[0] >> 4 == 6 && (uint32_t)rd16(ip6 + 4) + 40 == rest;
+}
+
+static enum tp_dec_result dec_teredo(struct dctx *d, const uint8_t *p, uint32_t len)
+{
+	uint32_t rest;
+	const uint8_t *ip6 = teredo_ipv6(p, len, &rest);
+	if (!ip6)
+		return dec_fail(d, TP_DEC_TRUNCATED, "Teredo: authentication cut short");
+	if (rest < 40 || ip6[0] >> 4 != 6)
 		return dec_fail(d, TP_DEC_NOT_TCP, "UDP 3544: not Teredo-encapsulated IPv6");
-	return tp_dec_ipv6(d, p, len);
+	return tp_dec_ipv6(d, ip6, rest);
 }
 
 enum tp_dec_result tp_dec_udp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t udplen)
@@ -164,7 +189,7 @@ enum tp_dec_result tp_dec_udp(struct dctx *d, const uint8_t *p, uint32_t caplen,
 		d->tunnelled = 1;
 		return dec_gtpu(d, p, len);
 	}
-	if (dp == UDP_TEREDO || sp == UDP_TEREDO) {
+	if (dp == UDP_TEREDO || sp == UDP_TEREDO || looks_like_teredo(p, len)) {
 		r = dec_teredo(d, p, len);
 		if (r == TP_DEC_SEGMENT)
 			d->tunnelled = 1;
