@@ -129,7 +129,7 @@ try:
     odd = os.path.join(tmp, "linktype147.pcap")
     open(odd, "wb").write(struct.pack("<IHHiIII", magic, vmaj, vmin, tz, sig, snaplen, 147) + data[24:])
     p = run(["-r", odd, "-F", "json"])
-    check(p.stderr.count("147") == 1, "unknown link type: one warning naming it")
+    check(p.stderr.count("link type 147") == 1, "unknown link type: one warning naming it")
     check(jsonl(p.stdout)[-1]["decode"]["unsupported"] == n, "unknown link type: every packet counted")
 finally:
     shutil.rmtree(tmp)
