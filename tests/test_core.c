@@ -40,6 +40,7 @@ struct fx {
 	int64_t now_ms;
 	uint32_t client_ip; /* low byte of the client address, varied by the flood test */
 	uint16_t client_port;
+	int next_bad_checksum; /* the next segment's checksum was verified bad */
 };
 
 static void on_amend(void *u, const struct tp_amend *a)
@@ -123,6 +124,8 @@ static struct tp_verdict *seg(struct fx *f, int from_client, uint16_t flags, uin
 	s.window = 65535;
 	s.wscale = -1;
 	s.ip_len = 40 + len;
+	s.checksum = f->next_bad_checksum ? TP_CSUM_BAD : TP_CSUM_GOOD;
+	f->next_bad_checksum = 0;
 	tp_feed(f->an, &s, &f->v[s.frame]);
 	return &f->v[s.frame];
 }
@@ -277,6 +280,96 @@ static void test_lost_final_ack(void **state)
 	tp_finish(f->an);
 	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
 	assert_int_equal(f->rec[0].teardown, TP_TD_FOUR_WAY);
+}
+
+/* An ACK that covers more than the FIN: the step still counts, the number is flagged. */
+static void test_teardown_bad_ack(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	struct tp_verdict *v = seg(f, S, ACK, 5101, 1105, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FIN1_ACK);
+	assert_int_equal(v->expected_ack, 1102);
+	assert_int_equal(v->seen_ack, 1105);
+	assert_true(HAS(v, TP_A_TEARDOWN_BAD_ACK));
+	assert_states(v, TP_FIN_WAIT_2, TP_CLOSE_WAIT);
+}
+
+/* Zeek's rule with --checksums verify: a bad segment never reaches the
+ * receiver, so it drives no transition, and history records C/c. */
+static void test_bad_checksum_not_analysed(void **state)
+{
+	struct fx *f = *state;
+	tp_analyzer_free(f->an);
+	f->cfg.checksum_verify = 1;
+	fx_start(f);
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	f->next_bad_checksum = 1;
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1001, 0, 10);
+	assert_true(HAS(v, TP_A_BAD_CHECKSUM));
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 1000);
+	assert_int_equal(v->step, TP_STEP_HS_SYNACK);
+	assert_false(v->rtx);
+	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+	tp_finish(f->an);
+	assert_string_equal(f->rec[0].history, "Sch");
+}
+
+/*
+ * --split zeek: Zeek forgets a connection tcp_close_delay (5 s) after its
+ * close, so a stray RST 8 s after a refusal gets a new uid; Wireshark's
+ * tcp.stream keeps it (after_close) in the same stream.
+ */
+static void run_refused_then_stray_rst(struct fx *f)
+{
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, RST | ACK, 0, 1001, 0, 1);
+	seg(f, C, RST, 1001, 0, 0, 8000);
+	tp_finish(f->an);
+}
+
+static void test_split_wireshark_keeps_stray(void **state)
+{
+	struct fx *f = *state;
+	run_refused_then_stray_rst(f);
+	assert_int_equal(f->nrec, 1);
+	assert_true(f->v[3].anomalies & TP_ABIT(TP_A_AFTER_CLOSE));
+	assert_int_equal(f->v[3].conn, f->v[1].conn);
+}
+
+static void test_split_zeek_forgets_after_close_delay(void **state)
+{
+	struct fx *f = *state;
+	tp_analyzer_free(f->an);
+	f->cfg.split = TP_SPLIT_ZEEK;
+	fx_start(f);
+	run_refused_then_stray_rst(f);
+	assert_int_equal(f->nrec, 2);
+	assert_string_equal(f->rec[0].conn_state, "REJ");
+	assert_int_equal(f->rec[0].end_reason, TP_END_CLOSED);
+	/* the stray RST alone: Zeek logs such a connection OTH with history R */
+	assert_string_equal(f->rec[1].conn_state, "OTH");
+	assert_string_equal(f->rec[1].history, "R");
+	assert_int_not_equal(f->v[3].conn, f->v[1].conn);
+}
+
+/* Zeek's AttemptTimer: an unanswered SYN is forgotten after 5 s. */
+static void test_split_zeek_attempt(void **state)
+{
+	struct fx *f = *state;
+	tp_analyzer_free(f->an);
+	f->cfg.split = TP_SPLIT_ZEEK;
+	fx_start(f);
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, C, SYN, 1000, 0, 0, 3000);
+	seg(f, C, SYN, 1000, 0, 0, 6000); /* 9 s after the first */
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 2);
+	assert_string_equal(f->rec[0].conn_state, "S0");
+	assert_int_equal(f->rec[0].orig_pkts, 2);
+	assert_int_equal(f->rec[1].orig_pkts, 1);
 }
 
 static void test_refused(void **state)
@@ -583,6 +676,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_three_segment_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_final_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_teardown_bad_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_checksum_not_analysed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_wireshark_keeps_stray, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_zeek_forgets_after_close_delay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_split_zeek_attempt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_syn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_open_on_timeout, setup, teardown),
