@@ -189,6 +189,7 @@ static void usage(FILE *f)
 	        "      --flood-min-half-open N   (100)\n"
 	        "      --flood-min-rate N  SYNs per window toward one server (200)\n"
 	        "      --flood-min-spread F  distinct sources per SYN in the window (0.5)\n"
+	        "      --list-anomalies    the anomaly kinds, their severity and meaning\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           version\n"
 	        "\n"
@@ -200,7 +201,7 @@ static void usage(FILE *f)
 enum {
 	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_SPORTS, OPT_SPLIT,
 	OPT_HALFOPEN, OPT_SYNTO,
-	OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
+	OPT_LIST, OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
 };
 
 static int parse_num(const char *s, double *out)
@@ -212,6 +213,15 @@ static int parse_num(const char *s, double *out)
 		return -1;
 	*out = d;
 	return 0;
+}
+
+/* The core's anomaly table, as a Markdown table (the README embeds it). */
+static void list_anomalies(void)
+{
+	printf("| id | severity | meaning |\n|---|---|---|\n");
+	for (int i = 0; i < TP_A_COUNT; i++)
+		printf("| `%s` | %s | %s |\n", tp_anomaly_table[i].name,
+		       tp_severity_name(tp_anomaly_table[i].severity), tp_anomaly_table[i].summary);
 }
 
 /* "80,443,8080" (empty: none) into ports; 0 on success. */
@@ -281,6 +291,7 @@ int main(int argc, char **argv)
 		{ "flood-min-half-open", required_argument, 0, OPT_FHO },
 		{ "flood-min-rate", required_argument, 0, OPT_FRATE },
 		{ "flood-min-spread", required_argument, 0, OPT_FSPREAD },
+		{ "list-anomalies", no_argument, 0, OPT_LIST },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -351,6 +362,7 @@ int main(int argc, char **argv)
 			if (opt == OPT_FRATE) cfg.flood_min_syn_rate = (uint32_t)d;
 			if (opt == OPT_FSPREAD) cfg.flood_min_spread = d;
 			break;
+		case OPT_LIST: list_anomalies(); return EXIT_OK;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;

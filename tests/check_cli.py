@@ -46,6 +46,13 @@ check(p.returncode == 1 and "yaml" in p.stderr, "unknown format rejected")
 p = run(["-r", HTTP, "--segments", "-F", "zeek"])
 check(p.returncode == 1, "segments in conn.log format rejected")
 
+# the README's anomaly table is the core's table, as --list-anomalies prints it
+p = run(["--list-anomalies"])
+readme = open(os.path.join(CAPS, "..", "README.md")).read()
+block = readme.split("<!-- ANOMALY-TABLE")[1].split("-->", 1)[1].split("<!-- /ANOMALY-TABLE -->")[0]
+check(p.returncode == 0 and p.stdout.count("\n") == 24 and block.strip() == p.stdout.strip(),
+      "README's anomaly table equals --list-anomalies (22 kinds)")
+
 # JSON Lines: every record typed; Zeek's key names; the summary last
 p = run(["-r", HTTP, "-F", "json"])
 recs = jsonl(p.stdout)
