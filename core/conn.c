@@ -104,7 +104,6 @@ static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 {
 	struct tp_endpoint *R = &c->ep[!si];
 	v->step = TP_STEP_RST;
-	c->completeness |= TP_COMPL_RST;
 	if (conn_closed(c)) {
 		v->anomalies |= TP_ABIT(TP_A_AFTER_CLOSE);
 		return;
@@ -134,7 +133,6 @@ static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 static void on_syn(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
 {
 	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
-	c->completeness |= TP_COMPL_SYN;
 	if (S->syn_seen) {
 		v->step = c->sim_open ? TP_STEP_SIM_SYN : TP_STEP_HS_SYN;
 		if (s->seq == S->isn) {
@@ -200,7 +198,6 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
                       struct tp_verdict *v)
 {
 	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
-	c->completeness |= TP_COMPL_SYNACK;
 	if (c->sim_open) {
 		/* One of the two SYN-ACKs of a simultaneous open (RFC 9293 figure 8). */
 		v->step = TP_STEP_SIM_SYNACK;
@@ -321,7 +318,6 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 {
 	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
 	uint32_t fin_seq = s->seq + s->len;
-	c->completeness |= TP_COMPL_FIN;
 	if (S->fin_seen && fin_seq == S->fin_seq) {
 		fin_again(an, c, si, v);
 		return;
@@ -355,6 +351,41 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 	v->step = S->fin_step;
 }
 
+/*
+ * Wireshark's tcp.completeness as its GUI and `tshark -2` show it on a
+ * stream's last frame (packet-tcp.c, 4.0). A pure SYN counts only as the
+ * first segment of a stream (with TFO data, DATA too). Any segment adds
+ * SYN-ACK, DATA or ACK for ACK-only flags with or without payload, FIN only
+ * together with ACK, and RST; but each frame shows the value from before
+ * its own update, and the first segment's update is only made on the second
+ * pass, so its flags show from the second segment on.
+ */
+static uint8_t completeness_bits(const struct tp_segment *s)
+{
+	uint16_t f = s->flags;
+	uint8_t b = 0;
+	if ((f & (TP_TH_SYN | TP_TH_ACK)) == (TP_TH_SYN | TP_TH_ACK))
+		b |= TP_COMPL_SYNACK;
+	if ((f & (TP_TH_SYN | TP_TH_ACK)) == TP_TH_ACK)
+		b |= s->len ? TP_COMPL_DATA : TP_COMPL_ACK;
+	if ((f & (TP_TH_FIN | TP_TH_ACK)) == (TP_TH_FIN | TP_TH_ACK))
+		b |= TP_COMPL_FIN;
+	if (f & TP_TH_RST)
+		b |= TP_COMPL_RST;
+	return b;
+}
+
+static void completeness(struct tp_conn *c, const struct tp_segment *s, int first)
+{
+	if (first) {
+		if ((s->flags & (TP_TH_SYN | TP_TH_ACK)) == TP_TH_SYN)
+			c->completeness |= TP_COMPL_SYN | (s->len ? TP_COMPL_DATA : 0);
+		c->compl_first = completeness_bits(s);
+		return;
+	}
+	c->completeness |= c->compl_first | completeness_bits(s);
+}
+
 /* First segment of a connection that is neither SYN nor SYN-ACK. */
 static void join_midstream(struct tp_conn *c, struct tp_verdict *v)
 {
@@ -379,10 +410,6 @@ static void on_other(struct tp_analyzer *an, struct tp_conn *c, int si, const st
 	uint32_t end = s->seq + s->len + ((s->flags & TP_TH_FIN) ? 1 : 0);
 	if (SEQ_GT(end, S->next_seq))
 		S->next_seq = end;
-	if (s->flags & TP_TH_ACK)
-		c->completeness |= TP_COMPL_ACK;
-	if (s->len)
-		c->completeness |= TP_COMPL_DATA;
 
 	int was_closed = conn_closed(c) && !c->final_ack_lost;
 	int opened = ack_completes_open(an, c, si, s, v);
@@ -437,6 +464,7 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 	v->syn_to_synack_ns = v->synack_to_ack_ns = -1;
 
 	c->last_ns = s->ts_ns;
+	completeness(c, s, c->ep[0].pkts + c->ep[1].pkts == 0);
 	S->pkts++;
 	S->ip_bytes += s->ip_len;
 	tp_zeek_segment(&c->zeek, s, from_orig == c->a_is_orig, an->cfg.checksum_verify);

@@ -66,6 +66,7 @@ struct tp_conn {
 		flood : 1, half_open_flagged : 1;
 	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1;
 	uint8_t handshake, teardown, completeness;
+	uint8_t compl_first;      /* the first segment's completeness bits, shown from the second on */
 	uint8_t first_closer;     /* endpoint index that sent the first FIN, or 0xff */
 	tp_anomaly_set anomalies;
 

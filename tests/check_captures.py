@@ -8,9 +8,8 @@ implies: Zeek's conn_state, the anomalies that must be reported and both
 endpoints' final RFC 9293 states. Those expectations come from the script and
 from what the kernel did (checked with tshark), never from tcpphase.
 
-Also asserted for every capture: each connection's completeness bitmask
-equals tshark's own tcp.completeness, and our connection split equals
-tshark's tcp.stream (when tshark is installed).
+The comparison with tshark's tcp.stream and tcp.completeness, for these
+captures and the Zeek traces alike, is check_wireshark.py.
 
 usage: check_captures.py TCPPHASE_BINARY TEST_CAPTURES_DIR
 """
@@ -18,7 +17,6 @@ import collections
 import ipaddress
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -48,20 +46,6 @@ def run_cli(binary, pcap):
     return recs
 
 
-def tshark_streams(pcap):
-    """tcp.stream -> (completeness on its last frame, frames) as tshark sees them."""
-    p = subprocess.run(["tshark", "-r", pcap, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields",
-                        "-e", "frame.number", "-e", "tcp.stream", "-e", "tcp.completeness"],
-                       capture_output=True, text=True)
-    streams = collections.OrderedDict()
-    for line in p.stdout.splitlines():
-        fr, st, comp = (line.split("\t") + ["", "", ""])[:3]
-        s = streams.setdefault(int(st), {"frames": [], "completeness": 0})
-        s["frames"].append(int(fr))
-        s["completeness"] = int(comp or 0)
-    return streams
-
-
 def main():
     binary, caps = sys.argv[1], sys.argv[2]
     rows = []
@@ -75,7 +59,6 @@ def main():
     for r in rows:
         by_pcap[r["pcap"]].append(r)
 
-    have_tshark = shutil.which("tshark") is not None
     for pcap, exp in sorted(by_pcap.items()):
         path = os.path.join(caps, pcap)
         recs = run_cli(binary, path)
@@ -107,28 +90,6 @@ def main():
                 e = r[f"expect_{side}_final"]
                 if e != "-":
                     check(c[f"{side}_state"] == e, f"{name}: final {side} state {c[side + '_state']} (expected {e})")
-
-        if have_tshark:
-            ts = tshark_streams(path)
-            frames_of = collections.defaultdict(list)
-            for s in segs:
-                frames_of[s["uid"]].append(s["frame"])
-            ours = {tuple(sorted(v)): k for k, v in frames_of.items()}
-            comp = {c["uid"]: c["completeness"] for c in conns}
-            split_ok = comp_ok = 0
-            for sid, st in ts.items():
-                uid = ours.get(tuple(st["frames"]))
-                if uid is None:
-                    check(False, f"{pcap}: tcp.stream {sid} (frames {st['frames'][:6]}...) is one of our connections")
-                    continue
-                split_ok += 1
-                if comp[uid] == st["completeness"]:
-                    comp_ok += 1
-                else:
-                    check(False, f"{pcap}: tcp.stream {sid} completeness ours={comp[uid]} tshark={st['completeness']}")
-            check(split_ok == len(ts) == len(frames_of),
-                  f"{pcap}: connection split equals tcp.stream ({split_ok}/{len(ts)} streams, {len(frames_of)} ours)")
-            check(comp_ok == len(ts), f"{pcap}: completeness equals tcp.completeness on {comp_ok}/{len(ts)} streams")
 
     if failures:
         print(f"{len(failures)} check(s) failed")
