@@ -40,6 +40,8 @@ KNOWN = {
 def ours(binary, pcap):
     p = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--conns", "--no-summary"],
                        capture_output=True, text=True)
+    if p.returncode not in (0, 3):  # 3: a damaged capture, reported; anything else is a crash
+        raise SystemExit(f"FAIL: tcpphase -r {pcap} exited {p.returncode}: {p.stderr[-2000:]}")
     recs = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
     frames = collections.defaultdict(list)
     for r in recs:
