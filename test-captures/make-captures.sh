@@ -1,0 +1,294 @@
+#!/bin/bash
+# Record the real Linux TCP captures of test-captures/ and write expected.tsv.
+#
+# usage: sudo test-captures/make-captures.sh [SCENARIO...]
+#
+# Every scenario runs in two fresh network namespaces, tpc-cli (10.99.0.1,
+# fd00:99::1 on veth-c) and tpc-srv (10.99.0.2, fd00:99::2 on veth-s), joined
+# by a veth pair; the host's own interfaces are never touched. Client and
+# server are ordinary kernel sockets (scenarios/tpc.py); behaviours are
+# provoked with nftables rules, a tbf qdisc, SO_LINGER, shutdown() and
+# per-namespace sysctls; scapy only builds the spoofed SYNs. tcpdump records
+# on one end of the veth pair. Each capture is then checked with tshark
+# (scenarios/verify.py) and retried (up to 3 times) if the kernel did not do
+# what the scenario needs; expected.tsv comes from the scenarios, checked
+# against the captures, never from tcpphase. Finally demo.pcapng merges a few.
+#
+# Without arguments every scenario is recorded; with names, only those (the
+# others' captures stay as they are). Needs: iproute2, nftables, tcpdump,
+# tshark, mergecap (wireshark-common), ethtool, python3-scapy.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=$HERE
+PY=${PY:-/usr/bin/python3}   # Debian's python3, which has python3-scapy
+TPC=("$PY" "$HERE/scenarios/tpc.py")
+VERIFY=("$PY" "$HERE/scenarios/verify.py")
+CLI=tpc-cli
+SRV=tpc-srv
+C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
+
+ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
+     reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
+     ipv6 port-reuse syn-flood)
+DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
+
+[ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
+for t in ip nft tc tcpdump tshark mergecap ethtool "$PY"; do
+	command -v "$t" >/dev/null || { echo "make-captures: $t is missing" >&2; exit 1; }
+done
+"$PY" -c 'import scapy.all' 2>/dev/null || { echo "make-captures: $PY has no scapy (apt-get install python3-scapy)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/tpc-captures.XXXXXX)
+
+ns_down() {
+	ip netns pids $CLI >/dev/null 2>&1 && for p in $(ip netns pids $CLI); do kill "$p" 2>/dev/null || true; done
+	ip netns pids $SRV >/dev/null 2>&1 && for p in $(ip netns pids $SRV); do kill "$p" 2>/dev/null || true; done
+	ip netns del $CLI 2>/dev/null || true
+	ip netns del $SRV 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	# our own background jobs still running (tcpdump, servers), then
+	# whatever is left inside our two namespaces
+	for p in $(jobs -p); do kill "$p" 2>/dev/null || true; done
+	ns_down
+	wait 2>/dev/null || true
+	rm -rf "$WORK"
+	[ $rc -eq 0 ] || echo "make-captures: failed (exit $rc); namespaces removed" >&2
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+in_cli() { ip netns exec $CLI "$@"; }
+in_srv() { ip netns exec $SRV "$@"; }
+# Run in the foreground, but so that a signal reaches the trap at once (bash
+# runs traps only between commands; `wait` is interruptible).
+fg() { "$@" & wait $!; }
+
+# Fresh namespaces and veth pair, offloads off (correct checksums in the
+# capture, no GSO super-segments), default sysctls plus short retry trains.
+ns_up() {
+	ns_down
+	ip netns add $CLI
+	ip netns add $SRV
+	ip -n $CLI link set lo up
+	ip -n $SRV link set lo up
+	ip -n $CLI link add veth-c type veth peer name veth-s netns $SRV
+	ip -n $CLI addr add $C4/24 dev veth-c
+	ip -n $SRV addr add $S4/24 dev veth-s
+	ip -n $CLI addr add $C6/64 dev veth-c nodad
+	ip -n $SRV addr add $S6/64 dev veth-s nodad
+	in_cli ethtool -K veth-c tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+	in_srv ethtool -K veth-s tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+	ip -n $CLI link set veth-c up
+	ip -n $SRV link set veth-s up
+	in_cli sysctl -qw net.ipv4.tcp_syn_retries=2 net.ipv4.ip_forward=0
+	in_srv sysctl -qw net.ipv4.tcp_synack_retries=2 net.ipv4.tcp_syncookies=1 net.ipv4.ip_forward=0
+	# a table per namespace for the scenarios' drop rules; the client drops the
+	# UDP fillers of the simultaneous close (no ICMP back)
+	in_cli nft -f - <<-EOF
+	table inet tpc {
+		chain in { type filter hook input priority 0; policy accept; udp dport 9 drop; }
+	}
+	EOF
+	in_srv nft -f - <<-EOF
+	table inet tpc {
+		chain in { type filter hook input priority 0; policy accept; }
+	}
+	EOF
+	# neighbours known up front: no ARP/ND delay inside a scenario
+	in_cli ping -c1 -W1 $S4 >/dev/null 2>&1 || true
+	in_cli ping -c1 -W1 $S6 >/dev/null 2>&1 || true
+}
+
+CAP_PID=""
+cap_start() {   # NS IFACE
+	local ns=$1 ifc=$2
+	rm -f "$WORK/cap.pcap" "$WORK/cap.err"
+	ip netns exec "$ns" tcpdump -Z root -n -U --immediate-mode -i "$ifc" -w "$WORK/cap.pcap" tcp 2>"$WORK/cap.err" &
+	CAP_PID=$!
+	for _ in $(seq 100); do
+		grep -q "listening on" "$WORK/cap.err" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "make-captures: tcpdump did not start: $(cat "$WORK/cap.err")" >&2
+	return 1
+}
+
+cap_stop() {    # NAME
+	sleep 0.3
+	kill -INT "$CAP_PID" 2>/dev/null || true
+	wait "$CAP_PID" 2>/dev/null || true
+	CAP_PID=""
+	cp "$WORK/cap.pcap" "$WORK/$1.pcap"
+}
+
+SRV_PID=""
+srv_start() {   # SCENARIO ADDR PORT [extra args]
+	local sc=$1 addr=$2 port=$3
+	shift 3
+	rm -f "$WORK/ready"
+	in_srv "${TPC[@]}" server "$sc" --addr "$addr" --port "$port" --ready "$WORK/ready" "$@" &
+	SRV_PID=$!
+	for _ in $(seq 100); do
+		[ -e "$WORK/ready" ] && return 0
+		sleep 0.05
+	done
+	echo "make-captures: server for $sc did not start" >&2
+	return 1
+}
+
+srv_wait() { wait "$SRV_PID"; SRV_PID=""; }
+srv_kill() { kill "$SRV_PID" 2>/dev/null || true; wait "$SRV_PID" 2>/dev/null || true; SRV_PID=""; }
+
+client() {      # SCENARIO ADDR PORT BINDADDR BINDPORT
+	fg in_cli "${TPC[@]}" client "$1" --addr "$2" --port "$3" --bind-addr "$4" --bind-port "$5"
+}
+
+# A client/server pair where both programs end by themselves.
+plain() {       # SCENARIO CAPTURE_SIDE(cli|srv) SPORT CPORT [family 4|6]
+	local sc=$1 side=$2 sport=$3 cport=$4 fam=${5:-4}
+	local s=$S4 c=$C4
+	[ "$fam" = 6 ] && { s=$S6; c=$C6; }
+	ns_up
+	if [ "$side" = cli ]; then cap_start $CLI veth-c; else cap_start $SRV veth-s; fi
+	srv_start "$sc" "$s" "$sport"
+	client "$sc" "$s" "$sport" "$c" "$cport"
+	srv_wait
+	cap_stop "$sc"
+}
+
+# ---------------------------------------------------------------- scenarios
+
+sc_close-client-first() { plain close-client-first cli 8001 40001; }
+sc_close-server-first() { plain close-server-first srv 8002 40002; }
+sc_three-segment()      { plain three-segment cli 8003 40003; }
+sc_half-close()         { plain half-close cli 8005 40005; }
+sc_reset-by-client()    { plain reset-by-client cli 8006 40006; }
+sc_reset-by-server()    { plain reset-by-server srv 8016 40016; }
+sc_ipv6()               { plain ipv6 cli 8012 40012 6; }
+sc_port-reuse()         { plain port-reuse cli 8013 40013; }
+
+# Both apps close() at the same instant (agreed over the connection). netem
+# is not in every kernel (not in this one), so the delay comes from a tbf
+# qdisc on veth-s: rate 120 kbit/s, bucket 1540 bytes. Just before close()
+# the server sends two 1514-byte UDP fillers (not TCP: TCP small queues would
+# hold our FIN back inside TCP instead of in the qdisc, and it would then
+# carry the ACK of the client's FIN); the first empties the bucket, the
+# second waits ~99 ms, the FIN behind it. The client closes 20 ms after the
+# agreed instant, so its FIN reaches the server before the server's FIN
+# leaves: the FINs cross, each acks only data, both ends go CLOSING ->
+# TIME-WAIT. The capture filter (tcp) leaves the fillers out.
+sc_simultaneous-close() {
+	ns_up
+	in_srv tc qdisc add dev veth-s root tbf rate 120kbit burst 1540 latency 500ms
+	cap_start $CLI veth-c
+	srv_start simultaneous-close $S4 8004
+	client simultaneous-close $S4 8004 $C4 40004
+	srv_wait
+	cap_stop simultaneous-close
+}
+
+# Nothing answers: no listener on 8007, the kernel answers RST+ACK.
+sc_refused() {
+	ns_up
+	cap_start $CLI veth-c
+	client refused $S4 8007 $C4 40007
+	cap_stop refused
+}
+
+# The SYN is dropped at the server's input; the client (tcp_syn_retries=2)
+# sends it at +0, +1, +3 s and gives up at +7 s (ETIMEDOUT).
+sc_syn-unanswered() {
+	ns_up
+	in_srv nft add rule inet tpc in tcp dport 8008 tcp flags syn drop
+	cap_start $CLI veth-c
+	srv_start syn-unanswered $S4 8008
+	client syn-unanswered $S4 8008 $C4 40008
+	srv_kill
+	cap_stop syn-unanswered
+}
+
+# A SYN from 10.99.0.77, an address nobody has: the server's neighbour entry
+# sends the SYN-ACKs to veth-c, where the client namespace (not a router, not
+# the owner) drops them silently. The server (tcp_synack_retries=2)
+# retransmits at +1 and +3 s; it sits in SYN-RECEIVED. Captured on the
+# server side.
+sc_half-open() {
+	ns_up
+	local mac
+	mac=$(ip -n $CLI -o link show veth-c | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	ip -n $SRV neigh replace 10.99.0.77 lladdr "$mac" dev veth-s nud permanent
+	cap_start $SRV veth-s
+	srv_start half-open $S4 8009
+	fg in_cli "${TPC[@]}" spoof-syn --src 10.99.0.77 --sport 40009 --dst $S4 --dport 8009
+	fg sleep 3.7
+	cap_stop half-open
+	srv_kill
+}
+
+# Client closes first; the server closes 0.5 s later (LAST-ACK) and, just
+# before, adds an nft rule dropping the client's pure ACKs at its input,
+# removed 100 ms later: the final ACK is lost after the capture point (the
+# client side), the server retransmits its FIN after its RTO (>= 200 ms) and
+# the client, in TIME-WAIT, ACKs it again. See tpc.py serve_one().
+sc_lost-final-ack() { plain lost-final-ack cli 8010 40010; }
+
+# ~350 SYNs in 1 s from distinct spoofed sources in 10.98.0.0/16 toward
+# 10.99.0.2:8080 (listen(16), tcp_syncookies=1, tcp_synack_retries=1), behind
+# an nft SYN rate limiter for untrusted sources (250/s, burst 5; the client
+# 10.99.0.1 is allowlisted) that drops about a quarter of the flood before
+# TCP sees it (those SYNs stay unanswered). The first 16-17
+# fill the SYN queue (SYN-ACK retransmitted), the rest get one syncookie
+# SYN-ACK. The
+# server routes 10.98.0.0/16 back to the client namespace, which drops the
+# SYN-ACKs silently. Legitimate connections from 10.99.0.1 at +0.25, +0.5,
+# +0.75 s (during the flood) and +4.5 s (after it). Captured on the server side.
+sc_syn-flood() {
+	ns_up
+	ip -n $SRV route add 10.98.0.0/16 via $C4
+	in_srv sysctl -qw net.ipv4.tcp_synack_retries=1
+	in_srv nft add rule inet tpc in ip saddr != $C4 tcp dport 8080 tcp flags == syn \
+		limit rate over 250/second burst 5 packets drop
+	cap_start $SRV veth-s
+	srv_start flood-legit $S4 8080 --backlog 16 --count 4 --linger 20
+	fg in_cli "${TPC[@]}" flood --dst $S4 --dport 8080 --count 350 --duration 1.0 --seed 11 \
+		--legit-addr $C4 --legit-ports 40111,40112,40113,40114 --legit-at 0.25,0.5,0.75,4.5 \
+		--sample-out "$HERE/scenarios/flood-sample.json"
+	srv_wait
+	sleep 0.5
+	cap_stop syn-flood
+}
+
+# ---------------------------------------------------------------- main
+
+if [ $# -gt 0 ]; then SEL=("$@"); else SEL=("${ALL[@]}"); fi
+for sc in "${SEL[@]}"; do
+	declare -F "sc_$sc" >/dev/null || { echo "make-captures: unknown scenario $sc (known: ${ALL[*]})" >&2; exit 1; }
+done
+
+for sc in "${SEL[@]}"; do
+	ok=""
+	for attempt in 1 2 3; do
+		echo "== $sc (attempt $attempt)" >&2
+		"sc_$sc"
+		ns_down
+		if "${VERIFY[@]}" check "$sc" "$WORK/$sc.pcap"; then
+			cp "$WORK/$sc.pcap" "$OUT/$sc.pcap"
+			ok=1
+			break
+		fi
+	done
+	[ -n "$ok" ] || { echo "make-captures: $sc: the kernel did not do what the scenario needs, 3 times" >&2; exit 1; }
+done
+
+"${VERIFY[@]}" expected "$OUT"
+
+demo=()
+for sc in "${DEMO[@]}"; do [ -e "$OUT/$sc.pcap" ] && demo+=("$OUT/$sc.pcap"); done
+mergecap -F pcapng -w "$OUT/demo.pcapng" "${demo[@]}"
+chmod 644 "$OUT"/*.pcap "$OUT/demo.pcapng" "$OUT/expected.tsv"
+echo "make-captures: done: $(ls "$OUT"/*.pcap | wc -l) captures, demo.pcapng, expected.tsv" >&2

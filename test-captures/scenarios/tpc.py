@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Client and server roles for test-captures/make-captures.sh.
+
+Plain stdlib sockets, so every segment in the captures is built by the Linux
+kernel. scapy is used only to build the spoofed SYNs (half-open, flood); they
+are sent through a plain raw socket.
+
+usage:
+  tpc.py server SCENARIO --addr A --port P [--ready FILE]
+  tpc.py client SCENARIO --addr A --port P --bind-addr B --bind-port Q
+  tpc.py spoof-syn --src S --sport Q --dst A --dport P
+  tpc.py flood --dst A --dport P --count N --duration S --seed K
+               --legit-addr B --legit-ports Q1,Q2,... --legit-at T1,T2,...
+               --sample-out FILE
+
+Scenarios (both roles): close-client-first, close-server-first,
+three-segment, simultaneous-close, half-close, reset-by-client,
+reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
+ipv6, port-reuse, flood-legit (server only).
+"""
+import argparse
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+
+def log(*a):
+    print("tpc:", *a, file=sys.stderr, flush=True)
+
+
+def family_of(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
+def recv_all(s):
+    """Read until EOF; return the bytes."""
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
+def recv_line(s):
+    out = b""
+    while not out.endswith(b"\n"):
+        d = s.recv(1)
+        if not d:
+            break
+        out += d
+    return out
+
+
+def sleep_until(t):
+    while True:
+        d = t - time.time()
+        if d <= 0:
+            return
+        time.sleep(min(d, 0.05) if d > 0.002 else 0)
+
+
+def nft(*args):
+    subprocess.run(["nft"] + list(args), check=True)
+
+
+# ---------------------------------------------------------------- server side
+
+def server(args):
+    fam = family_of(args.addr)
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((args.addr, args.port))
+    ls.listen(args.backlog)
+    if args.ready:
+        with open(args.ready, "w") as f:
+            f.write("ready\n")
+    sc = args.scenario
+
+    if sc in ("syn-unanswered", "half-open"):
+        # Listen and never accept: the SYN is dropped by nft (syn-unanswered)
+        # or comes from an address nobody owns (half-open). Killed by the script.
+        time.sleep(args.linger)
+        return
+
+    if sc == "flood-legit":
+        # Serve the legitimate connections made during and after the flood.
+        ls.settimeout(args.linger)
+        for _ in range(args.count):
+            try:
+                c, peer = ls.accept()
+            except socket.timeout:
+                log("flood server: accept timed out")
+                return
+            req = recv_line(c)
+            c.sendall(b"pong " + req)
+            recv_all(c)          # client closes first
+            c.close()            # FIN right after EOF
+        return
+
+    rounds = 2 if sc == "port-reuse" else 1
+    for rnd in range(rounds):
+        c, peer = ls.accept()
+        serve_one(sc, c, peer, rnd, args)
+
+
+def serve_one(sc, c, peer, rnd, args):
+    if sc == "close-client-first":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        recv_all(c)              # the client's FIN
+        time.sleep(0.3)          # the delayed ACK (~40 ms) goes out alone: 4-way close
+        c.close()
+
+    elif sc in ("three-segment", "ipv6"):
+        req = recv_line(c)
+        c.sendall(b"reply to " + req + b"x" * 200)
+        recv_all(c)
+        c.close()                # at once: the FIN rides on the ACK of the client's FIN
+
+    elif sc == "close-server-first":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        time.sleep(0.05)
+        c.close()                # server closes first; it will hold TIME-WAIT
+
+    elif sc == "simultaneous-close":
+        # "CLOSE_AT <epoch>" from the client: both close around that instant.
+        # The server's FIN is held ~100 ms in a tbf qdisc on veth-s (see the
+        # script): two UDP fillers sent just before close() empty the token
+        # bucket, so the FIN leaves only after the client's FIN went out.
+        req = recv_line(c)
+        t = float(req.split()[1])
+        c.sendall(b"ok\n")
+        sleep_until(t)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(2):
+            u.sendto(b"\0" * 1472, (peer[0], 9))
+        c.close()
+        u.close()
+        time.sleep(1.0)
+
+    elif sc == "half-close":
+        req = recv_all(c)        # request then the client's FIN (shutdown SHUT_WR)
+        for i in range(10):      # ~2 s of data into the half-closed connection
+            c.sendall(b"chunk %02d " % i + b"d" * 90 + b"\n")
+            time.sleep(0.2)
+        c.close()
+
+    elif sc == "reset-by-client":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        try:
+            d = c.recv(100)
+            log("reset-by-client: server read", d)
+        except ConnectionResetError:
+            log("reset-by-client: server got ECONNRESET (as intended)")
+        c.close()
+
+    elif sc == "reset-by-server":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        time.sleep(0.2)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()                # abortive close: RST
+
+    elif sc == "lost-final-ack":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        recv_all(c)              # the client closed first
+        time.sleep(0.5)          # server in CLOSE-WAIT, then LAST-ACK below
+        cport = peer[1]
+        # drop the client's final pure ACK at our input, for ~100 ms only
+        nft("add", "rule", "inet", "tpc", "in", "ip", "saddr", peer[0], "tcp", "sport", str(cport),
+            "tcp", "dport", str(args.port), "tcp", "flags", "==", "ack", "counter", "drop")
+        c.close()
+        time.sleep(0.1)
+        nft("flush", "chain", "inet", "tpc", "in")
+        log("lost-final-ack: rule removed")
+        time.sleep(1.0)
+
+    elif sc == "port-reuse":
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        if rnd == 0:
+            time.sleep(0.05)
+            c.close()            # server closes first: server TIME-WAIT on the 4-tuple
+        else:
+            recv_all(c)
+            c.close()
+    else:
+        raise SystemExit(f"unknown scenario {sc}")
+
+
+# ---------------------------------------------------------------- client side
+
+def connect(args, bind_port=None):
+    fam = family_of(args.addr)
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    bp = args.bind_port if bind_port is None else bind_port
+    if args.bind_addr or bp:
+        s.bind((args.bind_addr or "", bp or 0))
+    s.connect((args.addr, args.port))
+    return s
+
+
+def client(args):
+    sc = args.scenario
+    if sc == "refused":
+        try:
+            connect(args)
+        except ConnectionRefusedError:
+            log("refused: ECONNREFUSED (as intended)")
+            return
+        raise SystemExit("refused: connection unexpectedly succeeded")
+
+    if sc == "syn-unanswered":
+        t0 = time.time()
+        try:
+            connect(args)
+        except (TimeoutError, OSError) as e:
+            log(f"syn-unanswered: connect failed after {time.time() - t0:.1f} s: {e!r} (as intended)")
+            return
+        raise SystemExit("syn-unanswered: connection unexpectedly succeeded")
+
+    if sc == "port-reuse":
+        s = connect(args)
+        s.sendall(b"first\n")
+        recv_all(s)              # server's FIN
+        s.close()                # LAST-ACK -> CLOSED once the server ACKs
+        time.sleep(0.5)          # server side still in TIME-WAIT (60 s)
+        s = connect(args)        # same 4-tuple: SYN into the server's TIME-WAIT
+        s.sendall(b"second\n")
+        recv_line(s)
+        time.sleep(0.1)
+        s.close()
+        time.sleep(0.5)
+        return
+
+    s = connect(args)
+    if sc in ("close-client-first", "three-segment", "lost-final-ack", "ipv6"):
+        s.sendall(b"hello %s\n" % sc.encode())
+        recv_line(s)
+        if sc in ("three-segment", "ipv6"):
+            time.sleep(0.1)      # let the whole reply arrive
+            while True:          # drain so close() sends FIN, not RST
+                s.setblocking(False)
+                try:
+                    if not s.recv(65536):
+                        break
+                except BlockingIOError:
+                    break
+            s.setblocking(True)
+        s.close()
+        time.sleep(1.5)
+
+    elif sc == "close-server-first":
+        s.sendall(b"hello\n")
+        recv_all(s)              # server's FIN
+        time.sleep(0.3)          # our ACK goes out alone first
+        s.close()
+        time.sleep(0.5)
+
+    elif sc == "simultaneous-close":
+        t = time.time() + 1.5
+        s.sendall(b"CLOSE_AT %.6f\n" % t)
+        recv_line(s)
+        sleep_until(t + 0.02)
+        s.close()
+        time.sleep(1.0)
+
+    elif sc == "half-close":
+        s.sendall(b"give me data, I am done sending\n")
+        s.shutdown(socket.SHUT_WR)
+        data = recv_all(s)
+        log(f"half-close: read {len(data)} bytes after our FIN")
+        s.close()
+        time.sleep(0.5)
+
+    elif sc == "reset-by-client":
+        s.sendall(b"hello\n")
+        recv_line(s)
+        time.sleep(0.2)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()                # abortive close: RST
+        time.sleep(0.5)
+
+    elif sc == "reset-by-server":
+        s.sendall(b"hello\n")
+        try:
+            while s.recv(100):
+                pass
+            log("reset-by-server: EOF?")
+        except ConnectionResetError:
+            log("reset-by-server: ECONNRESET (as intended)")
+        s.close()
+        time.sleep(0.3)
+    else:
+        raise SystemExit(f"unknown scenario {sc}")
+
+
+# ---------------------------------------------------------------- spoofing
+
+def syn_bytes(src, sport, dst, dport, seq, tsval, ipid):
+    from scapy.all import IP, TCP, raw
+    pkt = IP(src=src, dst=dst, id=ipid, ttl=64, flags="DF") / TCP(
+        sport=sport, dport=dport, flags="S", seq=seq, window=64240,
+        options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (tsval, 0)),
+                 ("NOP", None), ("WScale", 7)])
+    return raw(pkt)
+
+
+def raw_socket():
+    return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+
+def spoof_syn(args):
+    r = random.Random(args.seed)
+    p = syn_bytes(args.src, args.sport, args.dst, args.dport, r.getrandbits(32), r.getrandbits(32),
+                  r.randrange(65536))
+    raw_socket().sendto(p, (args.dst, 0))
+    log(f"spoofed SYN {args.src}:{args.sport} -> {args.dst}:{args.dport} sent")
+
+
+def flood(args):
+    r = random.Random(args.seed)
+    srcs, seen = [], set()
+    while len(srcs) < args.count:
+        a = "10.98.%d.%d" % (r.randrange(256), r.randrange(1, 255))
+        if a not in seen:
+            seen.add(a)
+            srcs.append(a)
+    plan = []
+    for src in srcs:
+        sport = r.randrange(1024, 65536)
+        plan.append((src, sport, syn_bytes(src, sport, args.dst, args.dport, r.getrandbits(32),
+                                           r.getrandbits(32), r.randrange(65536))))
+    with open(args.sample_out, "w") as f:
+        json.dump([(i, src, sport) for i, (src, sport, _) in enumerate(plan)], f)
+
+    legit_ports = [int(x) for x in args.legit_ports.split(",")]
+    legit_at = [float(x) for x in args.legit_at.split(",")]
+    t0 = time.time() + 0.2
+    errors = []
+
+    def legit(port, at):
+        sleep_until(t0 + at)
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((args.legit_addr, port))
+            s.settimeout(10)
+            s.connect((args.dst, args.dport))
+            s.sendall(b"ping %d\n" % port)
+            recv_line(s)
+            s.close()
+            log(f"flood: legit connection from port {port} at +{at:.2f} s done")
+        except OSError as e:
+            errors.append(f"legit {port}: {e!r}")
+
+    threads = [threading.Thread(target=legit, args=(p, a)) for p, a in zip(legit_ports, legit_at)]
+    for t in threads:
+        t.start()
+    s = raw_socket()
+    n = len(plan)
+    for i, (_, _, pkt) in enumerate(plan):
+        sleep_until(t0 + args.duration * i / n)
+        s.sendto(pkt, (args.dst, 0))
+    log(f"flood: {n} spoofed SYNs sent in {time.time() - t0:.2f} s")
+    for t in threads:
+        t.join()
+    if errors:
+        raise SystemExit("flood: " + "; ".join(errors))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="role", required=True)
+    p = sub.add_parser("server")
+    p.add_argument("scenario")
+    p.add_argument("--addr", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--ready")
+    p.add_argument("--backlog", type=int, default=16)
+    p.add_argument("--linger", type=float, default=30)
+    p.add_argument("--count", type=int, default=1)
+    p = sub.add_parser("client")
+    p.add_argument("scenario")
+    p.add_argument("--addr", required=True)
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--bind-addr")
+    p.add_argument("--bind-port", type=int)
+    p = sub.add_parser("spoof-syn")
+    p.add_argument("--src", required=True)
+    p.add_argument("--sport", type=int, required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--seed", type=int, default=9)
+    p = sub.add_parser("flood")
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--count", type=int, default=350)
+    p.add_argument("--duration", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--legit-addr", required=True)
+    p.add_argument("--legit-ports", required=True)
+    p.add_argument("--legit-at", required=True)
+    p.add_argument("--sample-out", required=True)
+    a = ap.parse_args()
+    {"server": server, "client": client, "spoof-syn": spoof_syn, "flood": flood}[a.role](a)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,442 @@
+#!/usr/bin/env python3
+"""Check with tshark that each capture shows what its scenario provoked, and
+write expected.tsv from the scenarios (never from tcpphase).
+
+usage:
+  verify.py check NAME PCAP      exit 1 if PCAP does not show scenario NAME
+  verify.py expected DIR         check every capture in DIR, write DIR/expected.tsv
+  verify.py show PCAP            the tshark view the checks use
+
+The expectations (Zeek conn_state, anomalies, final RFC 9293 states) are
+fixed per scenario below, from what the scenario does to the kernel; the
+checks make sure the kernel really did it in this capture (a 3-segment close
+really is one, the FINs of the simultaneous close really crossed, ...).
+"""
+import json
+import os
+import subprocess
+import sys
+
+FIELDS = ["frame.number", "frame.time_relative", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst",
+          "ipv6.dst", "tcp.dstport", "tcp.stream", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
+          "tcp.len", "tcp.analysis.retransmission", "tcp.completeness"]
+
+SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
+M32 = 1 << 32
+
+
+class Pkt:
+    def __init__(self, v):
+        self.frame = int(v[0])
+        self.t = float(v[1])
+        self.src = v[2] or v[3]
+        self.sport = int(v[4])
+        self.dst = v[5] or v[6]
+        self.dport = int(v[7])
+        self.stream = int(v[8])
+        self.flags = int(v[9], 16)
+        self.seq = int(v[10])
+        self.ack = int(v[11])
+        self.len = int(v[12])
+        self.rtx = bool(v[13])
+        self.completeness = int(v[14] or 0)
+
+    def has(self, f):
+        return bool(self.flags & f)
+
+    @property
+    def end_seq(self):
+        """sequence number one past this segment (SYN and FIN count)."""
+        return (self.seq + self.len + (1 if self.has(SYN) else 0) + (1 if self.has(FIN) else 0)) % M32
+
+    def fstr(self):
+        s = "".join(c for f, c in ((SYN, "S"), (FIN, "F"), (RST, "R"), (0x08, "P"), (ACK, ".")) if self.flags & f)
+        return s
+
+    def __repr__(self):
+        return (f"#{self.frame} {self.t:.3f} {self.src}:{self.sport}>{self.dst}:{self.dport} "
+                f"[{self.fstr()}] seq={self.seq} ack={self.ack} len={self.len}{' RTX' if self.rtx else ''}")
+
+
+def read(pcap):
+    p = subprocess.run(["tshark", "-r", pcap, "-Y", "tcp", "-T", "fields", "-E", "separator=\t"] +
+                       sum([["-e", f] for f in FIELDS], []), capture_output=True, text=True, check=True)
+    return [Pkt(l.split("\t")) for l in p.stdout.splitlines() if l.strip()]
+
+
+def seq_le(a, b):
+    """a <= b in sequence space."""
+    return ((b - a) % M32) < (1 << 31)
+
+
+class Fail(Exception):
+    pass
+
+
+def need(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def acks(p, seqno):
+    """p acknowledges everything before seqno (seqno itself included in the ack)."""
+    return p.has(ACK) and seq_le(seqno, p.ack)
+
+
+def split(pk, client):
+    c = [p for p in pk if p.src == client[0] and p.sport == client[1]]
+    s = [p for p in pk if not (p.src == client[0] and p.sport == client[1])]
+    return c, s
+
+
+def handshake(pk, client):
+    c, s = split(pk, client)
+    need(c and c[0].flags & (SYN | ACK) == SYN, "first client segment is a SYN")
+    sa = [p for p in s if p.has(SYN) and p.has(ACK)]
+    need(sa and sa[0].ack == (c[0].seq + 1) % M32, "SYN-ACK acknowledges ISN+1")
+    a = [p for p in c if not p.has(SYN) and p.has(ACK) and p.ack == (sa[0].seq + 1) % M32]
+    need(a, "third handshake ACK acknowledges the server ISN+1")
+    return c, s
+
+
+def close_shape(pk, client):
+    """Returns (first closer 'client'/'server', shape) and checks the close completed."""
+    c, s = split(pk, client)
+    cf = [p for p in c if p.has(FIN)]
+    sf = [p for p in s if p.has(FIN)]
+    need(cf and sf, "both sides sent a FIN")
+    need(not any(p.has(RST) for p in pk), "no RST")
+    first = "client" if cf[0].frame < sf[0].frame else "server"
+    a, b = (cf[0], sf[0]) if first == "client" else (sf[0], cf[0])
+    a_other, b_side = (c, s) if first == "client" else (s, c)
+    # the last FIN is acknowledged by the other side
+    last_fin = b
+    need(any(acks(p, last_fin.end_seq) for p in a_other if p.frame > last_fin.frame),
+         "the second FIN is acknowledged (final ACK)")
+    if not acks(b, a.end_seq):
+        shape = "simultaneous"
+    else:
+        pure_ack = [p for p in b_side if p.frame < b.frame and not p.has(FIN) and acks(p, a.end_seq)]
+        shape = "four_way" if pure_ack else "three_segment"
+    return first, shape
+
+
+def fin_rtx(pk, side):
+    fins = [p for p in pk if p.has(FIN) and (p.src, p.sport) == side]
+    return fins
+
+
+# ---------------------------------------------------------------- scenarios
+C4, S4 = "10.99.0.1", "10.99.0.2"
+C6, S6 = "fd00:99::1", "fd00:99::2"
+
+
+def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why=""):
+    return dict(pcap=pcap, scenario=scen, orig_h=oh, orig_p=op, resp_h=rh, resp_p=rp,
+                expect_conn_state=cs, expect_anomalies=an, expect_orig_final=of, expect_resp_final=rf,
+                why=why)
+
+
+def only_stream(pk, n=1):
+    need(len({p.stream for p in pk}) == n, f"{n} tcp.stream(s) in the capture")
+
+
+def v_close_client_first(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40001))
+    first, shape = close_shape(pk, (C4, 40001))
+    need(first == "client", "client closed first")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    return [row("close-client-first.pcap", "close-client-first", C4, 40001, S4, 8001, "SF", "-",
+                "TIME-WAIT", "CLOSED", shape)], shape
+
+
+def v_close_server_first(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40002))
+    first, shape = close_shape(pk, (C4, 40002))
+    need(first == "server", "server closed first")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    return [row("close-server-first.pcap", "close-server-first", C4, 40002, S4, 8002, "SF", "-",
+                "CLOSED", "TIME-WAIT", shape)], shape
+
+
+def v_three_segment(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40003))
+    first, shape = close_shape(pk, (C4, 40003))
+    need(first == "client" and shape == "three_segment", f"3-segment close (got {first} {shape})")
+    c, s = split(pk, (C4, 40003))
+    cfin = [p for p in c if p.has(FIN)][0]
+    sfin = [p for p in s if p.has(FIN)][0]
+    need(sfin.has(ACK) and sfin.ack == cfin.end_seq, "server FIN+ACK acks the client FIN (seq+1)")
+    return [row("three-segment.pcap", "three-segment-close", C4, 40003, S4, 8003, "SF", "-",
+                "TIME-WAIT", "CLOSED", shape)], shape + f" (FIN #{cfin.frame}, FIN+ACK #{sfin.frame} ack={sfin.ack}=FIN seq+1)"
+
+
+def v_simultaneous_close(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40004))
+    first, shape = close_shape(pk, (C4, 40004))
+    need(shape == "simultaneous", f"FINs crossed (got {shape})")
+    c, s = split(pk, (C4, 40004))
+    cfin = [p for p in c if p.has(FIN)][0]
+    sfin = [p for p in s if p.has(FIN)][0]
+    need(not acks(cfin, sfin.end_seq) and not acks(sfin, cfin.end_seq), "neither FIN acks the other")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    # both sides acknowledge the other's FIN afterwards (CLOSING -> TIME-WAIT on both)
+    need(any(acks(p, sfin.end_seq) and p.frame > sfin.frame for p in c), "client acks the server FIN")
+    need(any(acks(p, cfin.end_seq) and p.frame > cfin.frame for p in s), "server acks the client FIN")
+    return [row("simultaneous-close.pcap", "simultaneous-close", C4, 40004, S4, 8004, "SF",
+                "simultaneous_close", "TIME-WAIT", "TIME-WAIT", shape)], \
+        f"FIN #{cfin.frame} ack={cfin.ack} < server FIN seq+1={sfin.end_seq}; FIN #{sfin.frame} ack={sfin.ack} < client FIN seq+1={cfin.end_seq}"
+
+
+def v_half_close(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40005))
+    first, shape = close_shape(pk, (C4, 40005))
+    need(first == "client", "client FIN (shutdown) first")
+    c, s = split(pk, (C4, 40005))
+    cfin = [p for p in c if p.has(FIN)][0]
+    sfin = [p for p in s if p.has(FIN)][0]
+    data_after = [p for p in s if p.len > 0 and p.frame > cfin.frame]
+    need(len(data_after) >= 8, "server keeps sending data after the client's FIN")
+    gap = sfin.t - cfin.t
+    need(gap > 1.5, f"CLOSE-WAIT lasted > 1.5 s (got {gap:.2f})")
+    return [row("half-close.pcap", "half-close", C4, 40005, S4, 8005, "SF", "-", "TIME-WAIT", "CLOSED",
+                shape)], f"{len(data_after)} data segments in {gap:.2f} s of CLOSE-WAIT, then {shape}"
+
+
+def v_reset_by_client(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40006))
+    c, s = split(pk, (C4, 40006))
+    r = [p for p in pk if p.has(RST)]
+    need(len(r) == 1 and r[0] in c, "one RST, from the client")
+    need(not any(p.has(FIN) for p in pk), "no FIN")
+    need(r[0] is pk[-1], "RST is the last segment")
+    return [row("reset-by-client.pcap", "reset-abort-by-client", C4, 40006, S4, 8006, "RSTO", "reset_abort",
+                "CLOSED", "CLOSED")], f"RST [{r[0].fstr()}] #{r[0].frame} from the client after data"
+
+
+def v_reset_by_server(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40016))
+    c, s = split(pk, (C4, 40016))
+    r = [p for p in pk if p.has(RST)]
+    need(len(r) == 1 and r[0] in s, "one RST, from the server")
+    need(not any(p.has(FIN) for p in pk), "no FIN")
+    return [row("reset-by-server.pcap", "reset-abort-by-server", C4, 40016, S4, 8016, "RSTR", "reset_abort",
+                "CLOSED", "CLOSED")], f"RST [{r[0].fstr()}] #{r[0].frame} from the server after data"
+
+
+def v_refused(pk, d):
+    only_stream(pk)
+    need(len(pk) == 2, "two segments")
+    need(pk[0].flags == SYN, "SYN")
+    need(pk[1].flags == RST | ACK and pk[1].ack == (pk[0].seq + 1) % M32, "RST+ACK acking ISN+1")
+    return [row("refused.pcap", "refused", C4, 40007, S4, 8007, "REJ", "refused", "CLOSED", "CLOSED")], \
+        "SYN, RST+ACK"
+
+
+def v_syn_unanswered(pk, d):
+    only_stream(pk)
+    need(all(p.flags == SYN and p.src == C4 for p in pk), "only SYNs from the client")
+    # tcp_syn_retries=2 gives a 7 s budget (1+2+4 s); kernels with
+    # tcp_syn_linear_timeouts (6.5+, default 4) spend it on SYNs 1 s apart
+    need(len(pk) >= 3 and len({p.seq for p in pk}) == 1, ">= 3 SYNs, same ISN")
+    need(all(p.rtx for p in pk[1:]), "tshark flags every later SYN as a retransmission")
+    return [row("syn-unanswered.pcap", "syn-unanswered", C4, 40008, S4, 8008, "S0",
+                "syn_unanswered,syn_retransmit", "SYN-SENT", "-")], \
+        "SYNs at +%s s" % ", +".join("%.2f" % (p.t - pk[0].t) for p in pk)
+
+
+def v_half_open(pk, d):
+    only_stream(pk)
+    need(pk[0].flags == SYN and pk[0].src == "10.99.0.77", "spoofed SYN from 10.99.0.77")
+    rest = pk[1:]
+    need(len(rest) >= 3 and all(p.flags == SYN | ACK and p.src == S4 for p in rest), "only SYN-ACKs follow")
+    need(len({p.seq for p in rest}) == 1 and all(p.ack == (pk[0].seq + 1) % M32 for p in rest),
+         "same SYN-ACK each time, acking ISN+1")
+    need(all(p.rtx for p in rest[1:]), "tshark flags the later SYN-ACKs as retransmissions")
+    return [row("half-open.pcap", "half-open", "10.99.0.77", 40009, S4, 8009, "S1",
+                "half_open,synack_retransmit", "-", "SYN-RECEIVED")], \
+        "SYN, SYN-ACKs at +%s s, never ACKed" % ", +".join("%.2f" % (p.t - pk[0].t) for p in rest)
+
+
+def v_lost_final_ack(pk, d):
+    only_stream(pk)
+    handshake(pk, (C4, 40010))
+    c, s = split(pk, (C4, 40010))
+    first, shape = close_shape(pk, (C4, 40010))
+    need(first == "client", "client closed first")
+    sf = [p for p in s if p.has(FIN)]
+    need(len(sf) == 2 and sf[0].seq == sf[1].seq and sf[1].rtx, "server FIN sent twice (retransmission)")
+    fin_end = sf[0].end_seq
+    final = [p for p in c if not p.has(FIN) and p.flags == ACK and p.ack == fin_end]
+    need(len(final) == 2, "the client sent the final ACK twice")
+    need(sf[0].frame < final[0].frame < sf[1].frame < final[1].frame, "FIN, ACK, FIN again, ACK again")
+    need(sf[1].t - sf[0].t >= 0.2, "retransmitted after >= 200 ms (RTO)")
+    return [row("lost-final-ack.pcap", "lost-final-ack", C4, 40010, S4, 8010, "SF", "lost_final_ack,fin_retransmit",
+                "TIME-WAIT", "CLOSED")], \
+        (f"{shape}; server FIN #{sf[0].frame}, final ACK #{final[0].frame} (dropped at the server input), "
+         f"FIN again #{sf[1].frame} after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
+
+
+def v_ipv6(pk, d):
+    only_stream(pk)
+    handshake(pk, (C6, 40012))
+    first, shape = close_shape(pk, (C6, 40012))
+    c, s = split(pk, (C6, 40012))
+    need(any(p.len for p in c) and any(p.len for p in s), "data both ways")
+    need(first == "client", "client closed first")
+    return [row("ipv6.pcap", "ipv6-normal", C6, 40012, S6, 8012, "SF", "-", "TIME-WAIT", "CLOSED", shape)], shape
+
+
+def v_port_reuse(pk, d):
+    only_stream(pk, 2)
+    a = [p for p in pk if p.stream == 0]
+    b = [p for p in pk if p.stream == 1]
+    for x in (a, b):
+        need({(p.src, p.sport) for p in x} == {(C4, 40013), (S4, 8013)}, "same 4-tuple")
+        handshake(x, (C4, 40013))
+    f1, sh1 = close_shape(a, (C4, 40013))
+    f2, sh2 = close_shape(b, (C4, 40013))
+    need(f1 == "server", "first connection: server closed first (server TIME-WAIT)")
+    need(b[0].t - a[-1].t < 60, "new SYN within the server's 60 s TIME-WAIT")
+    need(not seq_le(b[0].seq, a[0].seq), "new ISN above the old one")
+    return [row("port-reuse.pcap", "port-reuse-first", C4, 40013, S4, 8013, "SF", "-", "CLOSED", "-", sh1),
+            row("port-reuse.pcap", "port-reuse-second", C4, 40013, S4, 8013, "SF", "port_reuse", "TIME-WAIT",
+                "CLOSED", sh2)], \
+        (f"stream 0 ({sh1}, server first) frames {a[0].frame}-{a[-1].frame}; new SYN #{b[0].frame} "
+         f"{b[0].t - a[-1].t:.2f} s later, ISN {b[0].seq} > {a[0].seq}; stream 1 ({sh2})")
+
+
+def v_syn_flood(pk, d):
+    sample_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flood-sample.json")
+    sample = json.load(open(sample_file))
+    syns = [p for p in pk if p.flags == SYN and p.src.startswith("10.98.")]
+    need(len(syns) >= 300, f">= 300 spoofed SYNs (got {len(syns)})")
+    span = syns[-1].t - syns[0].t
+    need(span <= 1.1, f"sent within ~1 s (got {span:.2f})")
+    need(len({p.src for p in syns}) == len(syns), "one source address per SYN")
+    synacks = [p for p in pk if p.flags == SYN | ACK and p.dst.startswith("10.98.")]
+    first_sa = {}
+    for p in synacks:
+        first_sa.setdefault((p.dst, p.dport), []).append(p)
+    retx = [k for k, v in first_sa.items() if len(v) > 1]
+    need(not any(p.src.startswith("10.98.") and p.has(ACK) for p in pk), "no spoofed source ever ACKs")
+    rows = []
+    # three flood connections, picked from what happened: the first SYN (it
+    # got a SYN-queue entry: SYN-ACK retransmitted), and from the second half
+    # of the flood the first answered with a single (syncookie) SYN-ACK and
+    # the first the rate limiter dropped
+    picks = {}
+    for i, src, sport in sample:
+        sas = first_sa.get((src, sport), [])
+        kind = "queued" if len(sas) > 1 else "cookie" if sas else "dropped"
+        if i == 0:
+            need(kind == "queued", "the first flood SYN got a SYN-queue entry (retransmitted SYN-ACK)")
+        if i == 0 or i >= len(sample) // 2:   # the other two from the flood's second half
+            picks.setdefault(kind, (i, src, sport, sas))
+    for kind in ("queued", "cookie", "dropped"):
+        if kind not in picks:
+            continue
+        i, src, sport, sas = picks[kind]
+        if sas:
+            an = "syn_flood,half_open" + (",synack_retransmit" if len(sas) > 1 else "")
+            rows.append(row("syn-flood.pcap", f"syn-flood-spoofed-{i}-{kind}", src, sport, S4, 8080, "S1", an,
+                            "-", "SYN-RECEIVED"))
+        else:
+            rows.append(row("syn-flood.pcap", f"syn-flood-spoofed-{i}-{kind}", src, sport, S4, 8080, "S0",
+                            "syn_flood,syn_unanswered", "-", "-"))
+    need(len(picks) == 3, "the flood has queued, cookie-answered and unanswered SYNs")
+    legit = 0
+    for port in (40111, 40112, 40113, 40114):
+        x = [p for p in pk if (p.src, p.sport) == (C4, port) or (p.dst, p.dport) == (C4, port)]
+        handshake(x, (C4, port))
+        first, shape = close_shape(x, (C4, port))
+        need(first == "client", "legit client closes first")
+        legit += 1
+        rows.append(row("syn-flood.pcap", f"syn-flood-legit-{port}", C4, port, S4, 8080, "SF", "-",
+                        "TIME-WAIT", "CLOSED", shape))
+    lsyn = sum(1 for p in pk if p.flags == SYN and p.src == C4)
+    return rows, (f"{len(syns)} spoofed SYNs in {span:.2f} s from {len({p.src for p in syns})} sources, "
+                  f"{len(first_sa)} answered ({len(retx)} with retransmitted SYN-ACKs = the SYN queue of "
+                  f"listen(16); the others got one syncookie SYN-ACK), {len(syns) - len(first_sa)} unanswered "
+                  f"(rate limiter), none ACKed; {legit} legitimate connections complete ({lsyn} SYNs for 4); "
+                  f"picked {', '.join(f'{k} #{v[0]}' for k, v in picks.items())}")
+
+
+SCENARIOS = {
+    "close-client-first": v_close_client_first,
+    "close-server-first": v_close_server_first,
+    "three-segment": v_three_segment,
+    "simultaneous-close": v_simultaneous_close,
+    "half-close": v_half_close,
+    "reset-by-client": v_reset_by_client,
+    "reset-by-server": v_reset_by_server,
+    "refused": v_refused,
+    "syn-unanswered": v_syn_unanswered,
+    "half-open": v_half_open,
+    "lost-final-ack": v_lost_final_ack,
+    "syn-flood": v_syn_flood,
+    "ipv6": v_ipv6,
+    "port-reuse": v_port_reuse,
+}
+
+COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
+        "expect_orig_final", "expect_resp_final"]
+
+
+def check(name, pcap, d):
+    pk = read(pcap)
+    try:
+        rows, info = SCENARIOS[name](pk, d)
+    except Fail as e:
+        print(f"verify: {name}: FAILED: {e}", file=sys.stderr)
+        for p in pk[:40]:
+            print("   ", p, file=sys.stderr)
+        return None
+    print(f"verify: {name}: ok, {len(pk)} frames: {info}")
+    return rows
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "check":
+        name, pcap = sys.argv[2], sys.argv[3]
+        d = os.path.dirname(os.path.abspath(pcap))
+        sys.exit(0 if check(name, pcap, d) is not None else 1)
+    if cmd == "show":
+        for p in read(sys.argv[2]):
+            print(p)
+        return
+    if cmd == "expected":
+        d = sys.argv[2]
+        out, bad = [], []
+        for name in SCENARIOS:
+            pcap = os.path.join(d, name + ".pcap")
+            if not os.path.exists(pcap):
+                print(f"verify: {name}: {pcap} missing, its rows left out", file=sys.stderr)
+                continue
+            rows = check(name, pcap, d)
+            if rows is None:
+                bad.append(name)
+            else:
+                out += rows
+        if bad:
+            print("verify: not writing expected.tsv; failed: " + ", ".join(bad), file=sys.stderr)
+            sys.exit(1)
+        with open(os.path.join(d, "expected.tsv"), "w") as f:
+            f.write("\t".join(COLS) + "\n")
+            for r in out:
+                f.write("\t".join(str(r[c]) for c in COLS) + "\n")
+        print(f"verify: wrote {len(out)} rows to {os.path.join(d, 'expected.tsv')}")
+        return
+    raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
