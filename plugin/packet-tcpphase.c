@@ -1,0 +1,722 @@
+/*
+ * packet-tcpphase.c - the tcpphase analysis as a Wireshark 4.0 postdissector.
+ *
+ * The plugin reads the TCP and IP fields Wireshark has already dissected
+ * (extract.c), turns them into a struct tp_segment and feeds the core on the
+ * first, sequential pass. The core's verdict for each frame is kept for the
+ * whole file, amended when the core reports a late verdict, and rendered on
+ * every pass: the "TCP Phase" subtree, expert info from the core's anomaly
+ * table, an Info column hint and the "tcpphase" tap for the statistics tree.
+ * Nothing about TCP is decided here: that is the core's job alone, so the
+ * plugin and the tcpphase CLI always agree.
+ *
+ * Late verdicts (half_open, syn_unanswered, lost_final_ack, syn_flood) and
+ * the records of connections still open need the end of the capture: the
+ * plugin calls tp_finish() from a postseq cleanup routine, which tshark (end
+ * of its first pass with -2) and Wireshark (end of a file load, end of a live
+ * capture) call once the sequential pass is over. A redissection (e.g. after
+ * a preference change) ends without that call, so the first frame dissected
+ * again afterwards (visited) finishes the analysis if nothing else did.
+ */
+#define WS_BUILD_DLL
+#include "tcpphase-plugin.h"
+
+#include <math.h>
+
+#include <epan/expert.h>
+#include <epan/prefs.h>
+#include <epan/column-utils.h>
+#include <epan/tfs.h>
+
+WS_DLL_PUBLIC_DEF const gchar plugin_version[] = TP_VERSION;
+WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
+WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
+WS_DLL_PUBLIC void plugin_register(void);
+
+/* ---- registration ids ----------------------------------------------------- */
+
+static int proto_tcpphase = -1;
+static dissector_handle_t tcpphase_handle;
+int tpp_tap_id = -1;
+
+static int hf_conn = -1;
+static int hf_uid = -1;
+static int hf_stream = -1;
+static int hf_dir = -1;
+static int hf_dir_inferred = -1;
+static int hf_phase = -1;
+static int hf_step = -1;
+static int hf_rtx = -1;
+static int hf_orig_state = -1;
+static int hf_resp_state = -1;
+static int hf_expected_ack = -1;
+static int hf_seen_ack = -1;
+static int hf_syn_to_synack = -1;
+static int hf_synack_to_ack = -1;
+static int hf_anomaly = -1;
+static int hf_c = -1; /* the connection subtree's head */
+static int hf_c_completeness = -1;
+static int hf_c_compl_syn = -1;
+static int hf_c_compl_synack = -1;
+static int hf_c_compl_ack = -1;
+static int hf_c_compl_data = -1;
+static int hf_c_compl_fin = -1;
+static int hf_c_compl_rst = -1;
+static int hf_c_conn_state = -1;
+static int hf_c_history = -1;
+static int hf_c_handshake = -1;
+static int hf_c_teardown = -1;
+static int hf_c_orig_state = -1;
+static int hf_c_resp_state = -1;
+static int hf_c_end = -1;
+static int hf_c_pending = -1;
+
+static gint ett_tcpphase = -1;
+static gint ett_conn = -1;
+static gint ett_completeness = -1;
+
+/* One expert field per anomaly kind, registered from the core's table. */
+static expert_field ei_anomaly[TP_A_COUNT];
+static expert_field ei_handshake_done = EI_INIT;
+
+/* ---- preferences ------------------------------------------------------------ */
+
+/* Times and the spread are decimal strings, read as the CLI reads its
+ * options (seconds, fractions allowed): 4.0 has no floating-point pref. */
+static const char *pref_half_open_timeout;
+static const char *pref_syn_timeout;
+static const char *pref_idle_timeout;
+static const char *pref_half_closed_timeout;
+static const char *pref_flood_window;
+static const char *pref_flood_min_spread;
+static guint pref_max_conns;
+static guint pref_flood_min_half_open;
+static guint pref_flood_min_rate;
+static gboolean pref_key_context = FALSE;
+static gboolean pref_zeek_bare = FALSE;
+static gboolean pref_checksum_verify = FALSE;
+static gint pref_split = TP_SPLIT_WIRESHARK;
+static gboolean pref_info_hint = TRUE;
+
+static const enum_val_t split_vals[] = {
+	{ "wireshark", "As Wireshark: later stray segments stay in the old tcp.stream", TP_SPLIT_WIRESHARK },
+	{ "zeek", "As Zeek: a connection is forgotten 5 s after it closed", TP_SPLIT_ZEEK },
+	{ NULL, NULL, -1 },
+};
+
+/* Seconds as a non-negative decimal; FALSE if s is not one. */
+static gboolean parse_seconds(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return FALSE;
+	double d = g_ascii_strtod(s, &end);
+	if (end == s || *end || !(d >= 0) || !isfinite(d))
+		return FALSE;
+	*out = d;
+	return TRUE;
+}
+
+/* Apply one decimal preference to *ns (nanoseconds, as the CLI converts). */
+static void apply_seconds(const char *name, const char *s, int64_t *ns, gboolean warn)
+{
+	double d;
+	if (parse_seconds(s, &d))
+		*ns = (int64_t)(d * 1e9);
+	else if (warn)
+		ws_warning("tcpphase.%s: '%s' is not a non-negative number of seconds; using the default", name,
+		           s ? s : "");
+}
+
+static void config_from_prefs(struct tp_config *cfg, gboolean warn)
+{
+	static const uint16_t no_ports[1] = { 0 };
+	double d;
+	tp_config_default(cfg);
+	apply_seconds("half_open_timeout", pref_half_open_timeout, &cfg->half_open_timeout_ns, warn);
+	apply_seconds("syn_timeout", pref_syn_timeout, &cfg->syn_timeout_ns, warn);
+	apply_seconds("idle_timeout", pref_idle_timeout, &cfg->idle_timeout_ns, warn);
+	apply_seconds("half_closed_timeout", pref_half_closed_timeout, &cfg->half_closed_timeout_ns, warn);
+	apply_seconds("flood_window", pref_flood_window, &cfg->flood_window_ns, warn);
+	if (parse_seconds(pref_flood_min_spread, &d))
+		cfg->flood_min_spread = d;
+	else if (warn)
+		ws_warning("tcpphase.flood_min_spread: '%s' is not a non-negative number; using the default",
+		           pref_flood_min_spread ? pref_flood_min_spread : "");
+	cfg->max_conns = pref_max_conns;
+	cfg->flood_min_half_open = pref_flood_min_half_open;
+	cfg->flood_min_syn_rate = pref_flood_min_rate;
+	cfg->key_context = pref_key_context ? 1 : 0;
+	cfg->checksum_verify = pref_checksum_verify ? 1 : 0;
+	cfg->split = pref_split;
+	if (pref_zeek_bare) { /* zeek -b registers no likely-server ports */
+		cfg->zeek_server_ports = no_ports;
+		cfg->zeek_n_server_ports = 0;
+	}
+}
+
+/* The apply callback only checks, so that a typo is reported when it is
+ * made; the configuration itself is built when a file is (re)dissected. */
+static void prefs_applied(void)
+{
+	struct tp_config cfg;
+	config_from_prefs(&cfg, TRUE);
+}
+
+/* ---- per-file state ------------------------------------------------------- */
+
+/* What the plugin keeps about one frame that carried a TCP segment. */
+struct tpp_frame {
+	struct tp_segment seg;  /* the core's input, kept for a replay */
+	struct tp_verdict v;    /* the core's verdict, amended in place */
+	guint32 stream;         /* tcp.stream */
+};
+
+static struct tpp_file {
+	struct tp_analyzer *an;
+	struct tp_config cfg;
+	GArray *frames;     /* struct tpp_frame, ordered by frame number */
+	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
+	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
+	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
+	gboolean finished;  /* tp_finish() has run */
+} *g_file;
+
+static struct tpp_frame *frame_at(struct tpp_file *f, guint i)
+{
+	return &g_array_index(f->frames, struct tpp_frame, i);
+}
+
+/* Index of the first stored frame >= num (f->frames->len if none). */
+static guint frame_pos(struct tpp_file *f, guint32 num)
+{
+	guint lo = 0, hi = f->frames->len;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (frame_at(f, mid)->v.frame < num)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct tpp_frame *frame_find(struct tpp_file *f, guint32 num)
+{
+	guint i = frame_pos(f, num);
+	return i < f->frames->len && frame_at(f, i)->v.frame == num ? frame_at(f, i) : NULL;
+}
+
+static struct tpp_conn *conn_get(struct tpp_file *f, guint64 idx)
+{
+	if (idx >= G_MAXUINT32 - 1)
+		return NULL;
+	if (idx >= f->conns->len)
+		g_ptr_array_set_size(f->conns, (guint)idx + 1);
+	struct tpp_conn *c = (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)idx);
+	if (!c) {
+		c = g_new0(struct tpp_conn, 1);
+		c->stream = G_MAXUINT32;
+		g_ptr_array_index(f->conns, (guint)idx) = c;
+	}
+	return c;
+}
+
+/* Core callbacks ------------------------------------------------------------ */
+
+static void cb_amend(void *user, const struct tp_amend *a)
+{
+	struct tpp_file *f = (struct tpp_file *)user;
+	struct tpp_frame *fr = a->frame <= G_MAXUINT32 ? frame_find(f, (guint32)a->frame) : NULL;
+	if (fr)
+		tp_verdict_amend(&fr->v, a);
+}
+
+static void cb_conn(void *user, const struct tp_conn_record *r)
+{
+	struct tpp_conn *c = conn_get((struct tpp_file *)user, r->conn);
+	if (c) {
+		c->rec = *r;
+		c->have_rec = TRUE;
+	}
+}
+
+static void cb_flood(void *user, const struct tp_flood *fl)
+{
+	struct tpp_file *f = (struct tpp_file *)user;
+	struct tpp_flood *x = g_new0(struct tpp_flood, 1);
+	x->f = *fl;
+	x->frame = f->feeding;
+	g_ptr_array_add(f->floods, x);
+}
+
+static gboolean analyzer_start(struct tpp_file *f)
+{
+	struct tp_callbacks cb = { f, cb_amend, cb_conn, cb_flood };
+	f->an = tp_analyzer_new(&f->cfg, &cb);
+	if (!f->an)
+		ws_warning("tcpphase: out of memory starting the analyzer");
+	return f->an != NULL;
+}
+
+/* Run one stored frame through the core and record what it says. */
+static void feed(struct tpp_file *f, struct tpp_frame *fr)
+{
+	struct tp_verdict v;
+	f->feeding = (guint32)fr->seg.frame;
+	tp_feed(f->an, &fr->seg, &v);
+	fr->v = v;
+	struct tpp_conn *c = conn_get(f, v.conn);
+	if (c) {
+		if (!c->first_frame) {
+			c->first_frame = (guint32)v.frame;
+			c->stream = fr->stream;
+		}
+		c->last_frame = (guint32)v.frame;
+	}
+}
+
+static void finish(struct tpp_file *f)
+{
+	if (f->finished || !f->an)
+		return;
+	if (f->frames->len)
+		f->feeding = (guint32)frame_at(f, f->frames->len - 1)->v.frame;
+	tp_finish(f->an);
+	f->finished = TRUE;
+}
+
+/*
+ * A new frame after tp_finish(): a live capture goes on after the GUI
+ * showed a packet, or a file grew. The end was not the end: start a fresh
+ * analyzer and run every stored segment through it again, which gives the
+ * same verdicts as if tp_finish() had never been called.
+ */
+static void replay(struct tpp_file *f)
+{
+	tp_analyzer_free(f->an);
+	f->an = NULL;
+	for (guint i = 0; i < f->conns->len; i++)
+		g_free(g_ptr_array_index(f->conns, i));
+	g_ptr_array_set_size(f->conns, 0);
+	g_ptr_array_set_size(f->floods, 0);
+	f->finished = FALSE;
+	if (!analyzer_start(f))
+		return;
+	for (guint i = 0; i < f->frames->len; i++)
+		feed(f, frame_at(f, i));
+}
+
+static void file_free(struct tpp_file *f)
+{
+	if (!f)
+		return;
+	tp_analyzer_free(f->an);
+	g_array_free(f->frames, TRUE);
+	for (guint i = 0; i < f->conns->len; i++)
+		g_free(g_ptr_array_index(f->conns, i));
+	g_ptr_array_free(f->conns, TRUE);
+	g_ptr_array_free(f->floods, TRUE);
+	g_free(f);
+}
+
+static void init_file(void)
+{
+	file_free(g_file);
+	g_file = NULL;
+	if (!proto_is_protocol_enabled(find_protocol_by_id(proto_tcpphase)))
+		return;
+	struct tpp_file *f = g_new0(struct tpp_file, 1);
+	config_from_prefs(&f->cfg, FALSE);
+	f->frames = g_array_new(FALSE, FALSE, sizeof(struct tpp_frame));
+	f->conns = g_ptr_array_new();
+	f->floods = g_ptr_array_new_with_free_func(g_free);
+	if (!analyzer_start(f)) {
+		file_free(f);
+		return;
+	}
+	g_file = f;
+	set_postdissector_wanted_hfids(tcpphase_handle, tpp_extract_wanted_hfids(pref_key_context));
+}
+
+static void cleanup_file(void)
+{
+	file_free(g_file);
+	g_file = NULL;
+	set_postdissector_wanted_hfids(tcpphase_handle, NULL);
+}
+
+/* The sequential pass is over (tshark -2 before pass 2, Wireshark after
+ * loading a file or ending a live capture): settle the late verdicts. */
+static void end_of_first_pass(void)
+{
+	if (g_file)
+		finish(g_file);
+}
+
+/* ---- rendering ---------------------------------------------------------------- */
+
+static proto_item *add_string(proto_tree *t, int hf, tvbuff_t *tvb, const char *s)
+{
+	proto_item *pi = proto_tree_add_string(t, hf, tvb, 0, 0, s);
+	proto_item_set_generated(pi);
+	return pi;
+}
+
+static proto_item *add_uint(proto_tree *t, int hf, tvbuff_t *tvb, guint32 v)
+{
+	proto_item *pi = proto_tree_add_uint(t, hf, tvb, 0, 0, v);
+	proto_item_set_generated(pi);
+	return pi;
+}
+
+static void add_duration(proto_tree *t, int hf, tvbuff_t *tvb, int64_t ns)
+{
+	if (ns < 0)
+		return;
+	nstime_t d;
+	d.secs = (time_t)(ns / 1000000000);
+	d.nsecs = (int)(ns % 1000000000);
+	proto_item_set_generated(proto_tree_add_time(t, hf, tvb, 0, 0, &d));
+}
+
+static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *c, const char *uid)
+{
+	if (!c->have_rec) {
+		proto_item_set_generated(proto_tree_add_item(tree, hf_c_pending, tvb, 0, 0, ENC_NA));
+		return;
+	}
+	const struct tp_conn_record *r = &c->rec;
+	proto_item *ci = proto_tree_add_none_format(tree, hf_c, tvb, 0, 0,
+	        "Connection %s: handshake %s, teardown %s, conn_state %s", uid, tp_handshake_name((enum tp_handshake)r->handshake),
+	        tp_teardown_name((enum tp_teardown)r->teardown), r->conn_state);
+	proto_item_set_generated(ci);
+	proto_tree *ct = proto_item_add_subtree(ci, ett_conn);
+	proto_item *pi = add_uint(ct, hf_c_completeness, tvb, r->completeness);
+	proto_tree *bt = proto_item_add_subtree(pi, ett_completeness);
+	static int *const bits[] = { &hf_c_compl_rst, &hf_c_compl_fin, &hf_c_compl_data,
+	                             &hf_c_compl_ack, &hf_c_compl_synack, &hf_c_compl_syn };
+	for (size_t i = 0; i < G_N_ELEMENTS(bits); i++)
+		proto_item_set_generated(proto_tree_add_boolean(bt, *bits[i], tvb, 0, 0, r->completeness));
+	add_string(ct, hf_c_conn_state, tvb, r->conn_state);
+	add_string(ct, hf_c_history, tvb, r->history);
+	add_string(ct, hf_c_handshake, tvb, tp_handshake_name((enum tp_handshake)r->handshake));
+	add_string(ct, hf_c_teardown, tvb, tp_teardown_name((enum tp_teardown)r->teardown));
+	add_string(ct, hf_c_orig_state, tvb, tp_state_name((enum tp_state)r->orig_state));
+	add_string(ct, hf_c_resp_state, tvb, tp_state_name((enum tp_state)r->resp_state));
+	add_string(ct, hf_c_end, tvb, tp_end_reason_name((enum tp_end_reason)r->end_reason));
+}
+
+static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct tpp_file *f,
+                   const struct tpp_frame *fr)
+{
+	const struct tp_verdict *v = &fr->v;
+	const char *phase = tp_phase_name((enum tp_phase)v->phase);
+	const char *step = tp_step_label((enum tp_step)v->step);
+	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
+	const char *rstate = tp_state_name((enum tp_state)v->resp_state);
+	char uid[20];
+	tp_conn_uid(v->conn, uid);
+
+	if (pref_info_hint && *step)
+		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v->rtx ? " rtx" : "");
+
+	proto_item *ti = proto_tree_add_item(tree, proto_tcpphase, tvb, 0, 0, ENC_NA);
+	proto_item_append_text(ti, ": %s%s%s, %s / %s", phase, *step ? " " : "", step, ostate, rstate);
+	proto_item_set_generated(ti);
+	proto_tree *t = proto_item_add_subtree(ti, ett_tcpphase);
+
+	proto_item_set_generated(proto_tree_add_uint64(t, hf_conn, tvb, 0, 0, v->conn));
+	add_string(t, hf_uid, tvb, uid);
+	if (fr->stream != G_MAXUINT32)
+		add_uint(t, hf_stream, tvb, fr->stream);
+	add_string(t, hf_dir, tvb, v->dir == TP_DIR_ORIG ? "orig" : "resp");
+	proto_item_set_generated(proto_tree_add_boolean(t, hf_dir_inferred, tvb, 0, 0, v->dir_inferred));
+	add_string(t, hf_phase, tvb, phase);
+	proto_item *step_item = *step ? add_string(t, hf_step, tvb, step) : NULL;
+	proto_item_set_generated(proto_tree_add_boolean(t, hf_rtx, tvb, 0, 0, v->rtx));
+	add_string(t, hf_orig_state, tvb, ostate);
+	add_string(t, hf_resp_state, tvb, rstate);
+	if (v->ack_checked) {
+		add_uint(t, hf_expected_ack, tvb, v->expected_ack);
+		add_uint(t, hf_seen_ack, tvb, v->seen_ack);
+	}
+	add_duration(t, hf_syn_to_synack, tvb, v->syn_to_synack_ns);
+	add_duration(t, hf_synack_to_ack, tvb, v->synack_to_ack_ns);
+	for (int i = 0; i < TP_A_COUNT; i++) {
+		if (!(v->anomalies & TP_ABIT(i)))
+			continue;
+		proto_item *ai = add_string(t, hf_anomaly, tvb, tp_anomaly_table[i].name);
+		expert_add_info(pinfo, ai, &ei_anomaly[i]);
+	}
+	if (v->step == TP_STEP_HS_ACK && !v->rtx)
+		expert_add_info(pinfo, step_item, &ei_handshake_done);
+
+	struct tpp_conn *c = v->conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v->conn)
+	                                             : NULL;
+	if (!c)
+		return;
+	render_conn(t, tvb, c, uid);
+
+	/* The tap runs after this frame's dissection: everything handed over
+	 * must live until then (the frame's pool, or the file's state). */
+	struct tpp_tap *tap = wmem_new0(pinfo->pool, struct tpp_tap);
+	struct tp_verdict *vc = wmem_new(pinfo->pool, struct tp_verdict);
+	*vc = *v;
+	tap->v = vc;
+	tap->conn = c;
+	tap->stream = fr->stream;
+	tap->first_of_conn = c->first_frame == v->frame;
+	for (guint i = 0; i < f->floods->len; i++) {
+		struct tpp_flood *fl = (struct tpp_flood *)g_ptr_array_index(f->floods, i);
+		if (fl->frame != v->frame)
+			continue;
+		if (!tap->n_floods)
+			tap->floods = (struct tpp_flood *const *)&g_ptr_array_index(f->floods, i);
+		tap->n_floods++;
+	}
+	tap_queue_packet(tpp_tap_id, pinfo, tap);
+}
+
+/* ---- the postdissector ------------------------------------------------------- */
+
+static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+	struct tpp_file *f = g_file;
+	if (!f)
+		return 0;
+	struct tpp_frame *fr = frame_find(f, pinfo->num);
+	if (!PINFO_FD_VISITED(pinfo)) {
+		if (!fr) { /* first sight of this frame: feed the core */
+			struct tpp_frame nf;
+			memset(&nf, 0, sizeof nf);
+			if (!tpp_extract_segment(tree, pinfo, f->cfg.key_context, &nf.seg, &nf.stream))
+				return 0;
+			nf.seg.frame = pinfo->num;
+			nf.seg.ts_ns = (int64_t)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
+			nf.v.frame = pinfo->num;
+			if (f->finished)
+				replay(f);
+			if (!f->an)
+				return 0;
+			guint pos = frame_pos(f, pinfo->num);
+			g_array_insert_val(f->frames, pos, nf);
+			fr = frame_at(f, pos);
+			feed(f, fr);
+		}
+	} else if (!f->finished) {
+		/* A later pass with no end-of-pass call before it (redissection). */
+		finish(f);
+	}
+	if (!fr)
+		return 0;
+	render(tvb, pinfo, tree, f, fr);
+	return tvb_captured_length(tvb);
+}
+
+/* ---- registration ------------------------------------------------------------ */
+
+static int expert_group(enum tp_group g)
+{
+	switch (g) {
+	case TP_GROUP_SEQUENCE: return PI_SEQUENCE;
+	case TP_GROUP_PROTOCOL: return PI_PROTOCOL;
+	case TP_GROUP_SECURITY: return PI_SECURITY;
+	case TP_GROUP_MALFORMED: return PI_MALFORMED;
+	case TP_GROUP_CHECKSUM: return PI_CHECKSUM;
+	}
+	return PI_PROTOCOL;
+}
+
+static int expert_severity(enum tp_severity s)
+{
+	switch (s) {
+	case TP_SEV_CHAT: return PI_CHAT;
+	case TP_SEV_NOTE: return PI_NOTE;
+	case TP_SEV_WARN: return PI_WARN;
+	case TP_SEV_ERROR: return PI_ERROR;
+	}
+	return PI_WARN;
+}
+
+static void register_expert(void)
+{
+	/* Built from the core's table at run time; Wireshark keeps pointers
+	 * into the array, so it lives as long as the process. */
+	ei_register_info *ei = g_new0(ei_register_info, TP_A_COUNT + 1);
+	for (int i = 0; i < TP_A_COUNT; i++) {
+		const struct tp_anomaly_info *a = &tp_anomaly_table[i];
+		ei_anomaly[i].ei = EI_INIT_EI;
+		ei_anomaly[i].hf = EI_INIT_HF;
+		ei[i].ids = &ei_anomaly[a->id];
+		ei[i].eiinfo.name = g_strdup_printf("tcpphase.anomaly.%s", a->name);
+		ei[i].eiinfo.group = expert_group(a->group);
+		ei[i].eiinfo.severity = expert_severity(a->severity);
+		ei[i].eiinfo.summary = a->summary;
+	}
+	ei[TP_A_COUNT].ids = &ei_handshake_done;
+	ei[TP_A_COUNT].eiinfo.name = "tcpphase.handshake_completed";
+	ei[TP_A_COUNT].eiinfo.group = PI_SEQUENCE;
+	ei[TP_A_COUNT].eiinfo.severity = PI_CHAT;
+	ei[TP_A_COUNT].eiinfo.summary = "Handshake completed";
+	expert_register_field_array(expert_register_protocol(proto_tcpphase), ei, TP_A_COUNT + 1);
+}
+
+static const char *seconds_str(int64_t ns)
+{
+	return g_strdup_printf("%g", (double)ns / 1e9); /* a pref default: kept for good */
+}
+
+static void register_prefs(void)
+{
+	struct tp_config d;
+	tp_config_default(&d); /* the defaults are the core's, never repeated here */
+	pref_half_open_timeout = seconds_str(d.half_open_timeout_ns);
+	pref_syn_timeout = seconds_str(d.syn_timeout_ns);
+	pref_idle_timeout = seconds_str(d.idle_timeout_ns);
+	pref_half_closed_timeout = seconds_str(d.half_closed_timeout_ns);
+	pref_flood_window = seconds_str(d.flood_window_ns);
+	pref_flood_min_spread = g_strdup_printf("%g", d.flood_min_spread);
+	pref_max_conns = d.max_conns;
+	pref_flood_min_half_open = d.flood_min_half_open;
+	pref_flood_min_rate = d.flood_min_syn_rate;
+
+	module_t *m = prefs_register_protocol(proto_tcpphase, prefs_applied);
+	prefs_register_bool_preference(m, "info_hint", "Show the step in the Info column",
+	        "Append the handshake or teardown step, e.g. \" [HS 2/3]\" or \" [FIN 3/4]\", to the Info column.",
+	        &pref_info_hint);
+	prefs_register_string_preference(m, "half_open_timeout", "Half-open timeout (seconds)",
+	        "A SYN-ACK unacknowledged this long is half_open (the CLI's --half-open-timeout).",
+	        &pref_half_open_timeout);
+	prefs_register_string_preference(m, "syn_timeout", "SYN timeout (seconds)",
+	        "A SYN unanswered this long is syn_unanswered (--syn-timeout).", &pref_syn_timeout);
+	prefs_register_string_preference(m, "idle_timeout", "Idle timeout (seconds)",
+	        "An established connection idle this long is expired and reported (--idle-timeout).",
+	        &pref_idle_timeout);
+	prefs_register_string_preference(m, "half_closed_timeout", "Half-closed timeout (seconds)",
+	        "One side sent FIN and the other stayed silent this long: half_closed (--half-closed-timeout).",
+	        &pref_half_closed_timeout);
+	prefs_register_uint_preference(m, "max_conns", "Connections tracked at once",
+	        "At the cap the oldest embryonic connection is evicted first (--max-conns).", 10, &pref_max_conns);
+	prefs_register_string_preference(m, "flood_window", "SYN flood window (seconds)",
+	        "The sliding window of SYN flood detection (--flood-window).", &pref_flood_window);
+	prefs_register_uint_preference(m, "flood_min_half_open", "SYN flood: half-open connections",
+	        "Half-open connections toward one server at once to call it a flood (--flood-min-half-open).", 10,
+	        &pref_flood_min_half_open);
+	prefs_register_uint_preference(m, "flood_min_rate", "SYN flood: SYNs per window",
+	        "SYNs toward one server per window (--flood-min-rate).", 10, &pref_flood_min_rate);
+	prefs_register_string_preference(m, "flood_min_spread", "SYN flood: source spread",
+	        "Distinct sources per SYN in the window, 0 to 1 (--flood-min-spread); keeps a busy NAT or proxy "
+	        "from looking like a flood.", &pref_flood_min_spread);
+	prefs_register_bool_preference(m, "key_context", "VLAN and tunnel context in the connection key",
+	        "The same addresses and ports on two VLANs or in two tunnels are two connections (--key-context).",
+	        &pref_key_context);
+	prefs_register_bool_preference(m, "zeek_bare", "Zeek bare-mode server ports",
+	        "Guess the originator of a connection seen without its SYN with the likely-server ports of "
+	        "`zeek -b` (--zeek-bare).", &pref_zeek_bare);
+	prefs_register_enum_preference(m, "split", "New connection on the same 4-tuple",
+	        "When later segments on a closed 4-tuple start a new connection (--split).", &pref_split,
+	        split_vals, FALSE);
+	prefs_register_bool_preference(m, "checksum_verify", "Leave out segments with a bad checksum",
+	        "Segments whose checksum Wireshark verified bad are not analysed, as Zeek does (--checksums verify). "
+	        "Needs tcp.check_checksum:TRUE, else Wireshark verifies nothing.", &pref_checksum_verify);
+}
+
+static void proto_register_tcpphase(void)
+{
+	static hf_register_info hf[] = {
+		{ &hf_conn, { "Connection index", "tcpphase.conn", FT_UINT64, BASE_DEC, NULL, 0x0,
+		  "The core's connection index, 0-based, in order of first segment", HFILL } },
+		{ &hf_uid, { "Connection uid", "tcpphase.uid", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "Zeek-style uid; the tcpphase CLI names the connection alike", HFILL } },
+		{ &hf_stream, { "TCP stream", "tcpphase.stream", FT_UINT32, BASE_DEC, NULL, 0x0,
+		  "Wireshark's own tcp.stream of this segment", HFILL } },
+		{ &hf_dir, { "Direction", "tcpphase.dir", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "orig: sent by the originator; resp: by the responder", HFILL } },
+		{ &hf_dir_inferred, { "Direction inferred", "tcpphase.dir_inferred", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+		  "No SYN seen: the originator was guessed from the ports", HFILL } },
+		{ &hf_phase, { "Phase", "tcpphase.phase", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "handshake, data, teardown, reset, closed or midstream", HFILL } },
+		{ &hf_step, { "Step", "tcpphase.step", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "Handshake or teardown step, e.g. HS 2/3 or FIN 2+3/4", HFILL } },
+		{ &hf_rtx, { "Retransmitted step", "tcpphase.rtx", FT_BOOLEAN, BASE_NONE, NULL, 0x0,
+		  "This step was seen before", HFILL } },
+		{ &hf_orig_state, { "Originator state", "tcpphase.orig_state", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "The originator's RFC 9293 state once this segment is delivered", HFILL } },
+		{ &hf_resp_state, { "Responder state", "tcpphase.resp_state", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "The responder's RFC 9293 state once this segment is delivered", HFILL } },
+		{ &hf_expected_ack, { "Expected acknowledgement", "tcpphase.expected_ack", FT_UINT32, BASE_DEC, NULL, 0x0,
+		  "The acknowledgement number this step needs (ISN + 1, FIN + 1)", HFILL } },
+		{ &hf_seen_ack, { "Seen acknowledgement", "tcpphase.seen_ack", FT_UINT32, BASE_DEC, NULL, 0x0,
+		  "The acknowledgement number this step carried", HFILL } },
+		{ &hf_syn_to_synack, { "SYN to SYN-ACK", "tcpphase.syn_to_synack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+		  "First half of the handshake round trip, seen from the capture point", HFILL } },
+		{ &hf_synack_to_ack, { "SYN-ACK to ACK", "tcpphase.synack_to_ack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
+		  "Second half of the handshake round trip, seen from the capture point", HFILL } },
+		{ &hf_anomaly, { "Anomaly", "tcpphase.anomaly", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "An anomaly id from the tcpphase anomaly table, e.g. half_open", HFILL } },
+		{ &hf_c, { "Connection", "tcpphase.connection", FT_NONE, BASE_NONE, NULL, 0x0,
+		  "The connection's outcome, as in its tcpphase connection record", HFILL } },
+		{ &hf_c_completeness, { "Completeness", "tcpphase.conn.completeness", FT_UINT8, BASE_DEC, NULL, 0x0,
+		  "Wireshark's tcp.completeness bitmask: 1 SYN, 2 SYN-ACK, 4 ACK, 8 data, 16 FIN, 32 RST", HFILL } },
+		{ &hf_c_compl_syn, { "SYN", "tcpphase.conn.completeness.syn", FT_BOOLEAN, 8, TFS(&tfs_present_absent),
+		  TP_COMPL_SYN, NULL, HFILL } },
+		{ &hf_c_compl_synack, { "SYN-ACK", "tcpphase.conn.completeness.syn-ack", FT_BOOLEAN, 8,
+		  TFS(&tfs_present_absent), TP_COMPL_SYNACK, NULL, HFILL } },
+		{ &hf_c_compl_ack, { "ACK", "tcpphase.conn.completeness.ack", FT_BOOLEAN, 8, TFS(&tfs_present_absent),
+		  TP_COMPL_ACK, NULL, HFILL } },
+		{ &hf_c_compl_data, { "Data", "tcpphase.conn.completeness.data", FT_BOOLEAN, 8, TFS(&tfs_present_absent),
+		  TP_COMPL_DATA, NULL, HFILL } },
+		{ &hf_c_compl_fin, { "FIN", "tcpphase.conn.completeness.fin", FT_BOOLEAN, 8, TFS(&tfs_present_absent),
+		  TP_COMPL_FIN, NULL, HFILL } },
+		{ &hf_c_compl_rst, { "RST", "tcpphase.conn.completeness.rst", FT_BOOLEAN, 8, TFS(&tfs_present_absent),
+		  TP_COMPL_RST, NULL, HFILL } },
+		{ &hf_c_conn_state, { "Zeek conn_state", "tcpphase.conn.conn_state", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "Zeek's conn_state: S0, S1, SF, REJ, RSTO, ...", HFILL } },
+		{ &hf_c_history, { "Zeek history", "tcpphase.conn.history", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "Zeek's history letters", HFILL } },
+		{ &hf_c_handshake, { "Handshake", "tcpphase.conn.handshake", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "complete, simultaneous, unanswered, refused, half_open, reset, bad_ack or none", HFILL } },
+		{ &hf_c_teardown, { "Teardown", "tcpphase.conn.teardown", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "four_way, three_segment, simultaneous, half_closed, reset_by_orig, reset_by_resp, incomplete or none",
+		  HFILL } },
+		{ &hf_c_orig_state, { "Originator final state", "tcpphase.conn.orig_state", FT_STRING, BASE_NONE, NULL,
+		  0x0, "The originator's RFC 9293 state when the record was written", HFILL } },
+		{ &hf_c_resp_state, { "Responder final state", "tcpphase.conn.resp_state", FT_STRING, BASE_NONE, NULL,
+		  0x0, "The responder's RFC 9293 state when the record was written", HFILL } },
+		{ &hf_c_end, { "Record written", "tcpphase.conn.end", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "Why: closed, timeout, evicted, capture_end or reused", HFILL } },
+		{ &hf_c_pending, { "Connection outcome not known yet (single pass: use tshark -2)", "tcpphase.conn.pending",
+		  FT_NONE, BASE_NONE, NULL, 0x0,
+		  "The connection was still open when this frame was shown", HFILL } },
+	};
+	static gint *ett[] = { &ett_tcpphase, &ett_conn, &ett_completeness };
+
+	proto_tcpphase = proto_register_protocol("TCP Phase", "TCP Phase", "tcpphase");
+	proto_register_field_array(proto_tcpphase, hf, array_length(hf));
+	proto_register_subtree_array(ett, array_length(ett));
+	register_expert();
+	register_prefs();
+
+	tcpphase_handle = create_dissector_handle(dissect_tcpphase, proto_tcpphase);
+	register_postdissector(tcpphase_handle);
+	register_init_routine(init_file);
+	register_cleanup_routine(cleanup_file);
+	register_postseq_cleanup_routine(end_of_first_pass);
+
+	tpp_tap_id = register_tap("tcpphase");
+	tpp_stats_register();
+}
+
+static void proto_reg_handoff_tcpphase(void)
+{
+	tpp_extract_init_ids();
+}
+
+void plugin_register(void)
+{
+	static proto_plugin plug;
+	plug.register_protoinfo = proto_register_tcpphase;
+	plug.register_handoff = proto_reg_handoff_tcpphase;
+	proto_register_plugin(&plug);
+}

@@ -1,0 +1,73 @@
+/*
+ * tcpphase-plugin.h - what the three files of the Wireshark plugin share.
+ *
+ *   packet-tcpphase.c  registration, preferences, the postdissector: it feeds
+ *                      the core on the first pass and renders the stored
+ *                      verdicts on every pass (fields, expert info, Info
+ *                      column, tap);
+ *   extract.c          reads the TCP/IP fields Wireshark already dissected
+ *                      into a struct tp_segment (as transum's extractors.c);
+ *   stats.c            the "TCP Phases" statistics tree, fed by the tap.
+ *
+ * Nothing here decides anything about TCP: every verdict comes from the core
+ * (core/tcpphase.h). The plugin translates fields in and renders verdicts out.
+ */
+#ifndef TCPPHASE_PLUGIN_H
+#define TCPPHASE_PLUGIN_H
+
+#include <wireshark.h>
+#include <epan/packet.h>
+#include <epan/proto.h>
+#include <epan/tap.h>
+
+#include "tcpphase.h"
+
+/* What the plugin keeps about one connection (by core connection index). */
+struct tpp_conn {
+	struct tp_conn_record rec; /* valid once have_rec */
+	gboolean have_rec;         /* the core has written the record */
+	guint32 first_frame;       /* its first segment: where the stats tree counts it */
+	guint32 last_frame;
+	guint32 stream;            /* Wireshark's tcp.stream of its first segment */
+};
+
+/* A SYN flood alert, attached to the frame whose feeding reported it. */
+struct tpp_flood {
+	struct tp_flood f;
+	guint32 frame;
+};
+
+/* What the postdissector hands the "tcpphase" tap for one segment. */
+struct tpp_tap {
+	const struct tp_verdict *v;
+	const struct tpp_conn *conn;       /* never NULL */
+	guint32 stream;                    /* tcp.stream */
+	gboolean first_of_conn;            /* v is the connection's first segment */
+	struct tpp_flood *const *floods;   /* floods reported while this frame was fed */
+	guint n_floods;
+};
+
+/* packet-tcpphase.c: the id of the "tcpphase" tap (struct tpp_tap data). */
+extern int tpp_tap_id;
+
+/* extract.c ---------------------------------------------------------------- */
+
+/* Look up the ids of the fields extract.c reads (in the handoff). */
+void tpp_extract_init_ids(void);
+/* The field ids the postdissector asks Wireshark to fill on the first pass. */
+GArray *tpp_extract_wanted_hfids(gboolean key_context);
+/*
+ * Fill *seg (all but frame and ts_ns) from the fields of the last real TCP
+ * segment in the frame; *stream gets its tcp.stream. FALSE if the frame holds
+ * no TCP segment: no TCP at all, or only a TCP header quoted by an ICMP
+ * error (no tcp.len), or a header too short to carry one.
+ */
+gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_context,
+                             struct tp_segment *seg, guint32 *stream);
+
+/* stats.c ------------------------------------------------------------------ */
+
+/* Register the "TCP Phases" stats tree (tshark -z tcpphase,tree). */
+void tpp_stats_register(void);
+
+#endif /* TCPPHASE_PLUGIN_H */

@@ -1,0 +1,521 @@
+#!/usr/bin/env python3
+"""The Wireshark plugin against the CLI: the same analysis, frame by frame.
+
+For every capture under TEST_CAPTURES_DIR (*.pcap, *.pcapng, subfolders
+included) tshark with the plugin (`tshark -2`, so late verdicts are in) and
+the tcpphase CLI (`--segments`) must say the same thing about every segment:
+connection uid, direction, phase, step, both RFC 9293 states and the
+anomalies. Each connection's completeness (tcpphase.conn.completeness) must
+equal Wireshark's own tcp.completeness for its stream.
+
+Frames that only one side sees as a TCP segment are decoding differences
+(Wireshark decodes 802.11 or reassembles IP fragments, the CLI does not, ...):
+they are listed by name with their reason, never silently dropped, and a
+frame that no known reason explains fails the test. Verdicts on the frames
+both sides see are compared whatever else happened in the capture.
+
+Then what a user reads: `-z expert` lists the core's anomaly summaries,
+`-z tcpphase,tree` prints the tree, `-o tcpphase.info_hint:TRUE` marks
+"[HS 1/3]" in the Info column, and preference changes are accepted and act as
+the CLI's options do.
+
+tshark ignores WIRESHARK_PLUGIN_DIR when run as root, so as root it runs in a
+user namespace (`unshare -U`), else under `setpriv` as nobody.
+
+usage: check_plugin.py TCPPHASE_BINARY PLUGIN_DIR TEST_CAPTURES_DIR
+"""
+import collections
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+failures = []
+known = []  # (capture, what, reason)
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+# ---- running tshark with the plugin --------------------------------------
+
+class Tshark:
+    def __init__(self, plugin_dir):
+        self.home = tempfile.mkdtemp(prefix="tp-plugin-home-")
+        os.chmod(self.home, 0o755)
+        self.env = dict(os.environ)
+        # A clean profile: no personal preference of whoever runs the test.
+        self.env.update(WIRESHARK_PLUGIN_DIR=plugin_dir, HOME=self.home,
+                        WIRESHARK_CONFIG_DIR=os.path.join(self.home, "config"), LC_ALL="C")
+        self.env.pop("WIRESHARK_RUN_FROM_BUILD_DIRECTORY", None)
+        self.prefix = None
+        candidates = [[]]
+        if os.geteuid() == 0:
+            candidates = [["unshare", "-U"],
+                          ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]]
+        tried = []
+        for c in candidates:
+            out = self.run(["-G", "plugins"], prefix=c)
+            tried.append(f"{' '.join(c) or '(direct)'}: exit {out.returncode} {out.stderr.strip()[:200]}")
+            if out.returncode == 0 and re.search(r"^tcpphase\.so\s", out.stdout, re.M):
+                self.prefix = c
+                self.plugins = out.stdout
+                break
+        self.tried = tried
+
+    def run(self, args, prefix=None):
+        p = self.prefix if prefix is None else prefix
+        return subprocess.run(p + ["tshark"] + args, capture_output=True, text=True, env=self.env)
+
+
+# Wireshark's TCP preferences at their defaults, pinned so a changed default
+# or profile cannot change what is compared.
+TCP_PREFS = ["-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.relative_sequence_numbers:TRUE",
+             "-o", "tcp.check_checksum:FALSE", "-o", "tcp.desegment_tcp_streams:TRUE"]
+
+FIELDS = ["frame.number", "tcpphase.uid", "tcpphase.dir", "tcpphase.phase", "tcpphase.step",
+          "tcpphase.orig_state", "tcpphase.resp_state", "tcpphase.anomaly",
+          "tcpphase.stream", "tcpphase.conn.completeness", "tcp.stream", "tcp.completeness",
+          "frame.protocols", "tcp.len", "ip.fragment.count", "ipv6.fragment.count"]
+
+
+def plugin_frames(ts, pcap, prefs=()):
+    args = ["-2", "-r", pcap, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"] + TCP_PREFS
+    args += list(prefs)
+    for f in FIELDS:
+        args += ["-e", f]
+    p = ts.run(args)
+    rows = {}
+    for line in p.stdout.splitlines():
+        vals = line.split("\t")
+        vals += [""] * (len(FIELDS) - len(vals))
+        r = dict(zip(FIELDS, vals))
+        rows[int(r["frame.number"])] = r
+    return p, rows
+
+
+def cli_segments(binary, pcap, opts=()):
+    p = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--no-summary"] + list(opts),
+                       capture_output=True, text=True)
+    segs = {}
+    for line in p.stdout.splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            if rec.get("type") == "segment":
+                segs[rec["frame"]] = rec
+    return p, segs
+
+
+def plugin_view(r):
+    an = [a for a in r["tcpphase.anomaly"].split("|") if a]
+    return {"uid": r["tcpphase.uid"], "dir": r["tcpphase.dir"], "phase": r["tcpphase.phase"],
+            "step": r["tcpphase.step"], "orig_state": r["tcpphase.orig_state"],
+            "resp_state": r["tcpphase.resp_state"], "anomalies": sorted(an)}
+
+
+def cli_view(s):
+    return {"uid": s["uid"], "dir": s["dir"], "phase": s["phase"], "step": s["step"],
+            "orig_state": s["orig_state"], "resp_state": s["resp_state"],
+            "anomalies": sorted(s["anomalies"])}
+
+
+# ---- decoding differences: why only one side saw a segment -----------------
+
+def explain_only_plugin(r):
+    """Why Wireshark found a TCP segment in a frame the CLI did not."""
+    protos = r["frame.protocols"].split(":")
+    if "wlan" in protos or "wlan_radio" in protos:
+        return "802.11: Wireshark decodes 802.11 frames, the CLI does not"
+    if "aruba_erm" in protos or "aruba_papi" in protos:
+        return "Aruba GRE/ERM: Wireshark decodes it, the CLI does not"
+    if r["ip.fragment.count"] or r["ipv6.fragment.count"]:
+        # (With ip.defragment:FALSE Wireshark still dissects the TCP header in
+        # a tunnel's first fragment, so no setting makes the two agree.)
+        return "IP fragments: Wireshark reassembles them, the CLI counts and skips fragments"
+    return None
+
+
+def explain_only_cli(r):
+    """Why the CLI found a TCP segment in a frame where the plugin has none."""
+    if r is None:
+        return None
+    protos = r["frame.protocols"].split(":")
+    if "tcp" not in protos:
+        return f"Wireshark decodes this frame as {r['frame.protocols']} (no TCP)"
+    if not r["tcp.len"]:
+        return "Wireshark shows a TCP header but no segment (short or quoted header)"
+    return None
+
+
+# ---- one capture ---------------------------------------------------------
+
+# Wireshark's Teredo heuristic is off by default; the CLI, like Zeek, takes a
+# UDP datagram on any port for Teredo when it holds a well-formed IPv6 packet.
+TEREDO_HEURISTIC = ["--enable-heuristic", "teredo_udp"]
+
+
+def compare_capture(ts, binary, pcap, name, prefs=(), opts=(), label=""):
+    tp, rows = plugin_frames(ts, pcap, prefs)
+    cp, segs = cli_segments(binary, pcap, opts)
+    tag = name + label
+    if not check(tp.returncode == 0, f"{tag}: tshark -2 exit {tp.returncode} {tp.stderr.strip()[:300]}"):
+        return None
+    if cp.returncode not in (0, 3):
+        check(False, f"{tag}: tcpphase CLI exit {cp.returncode}: {cp.stderr.strip()[:300]}")
+        return None
+    if cp.returncode == 3:
+        known.append((tag, "damaged capture", "CLI exit 3: " + cp.stderr.strip().splitlines()[-1][:200]))
+
+    plug = {n: r for n, r in rows.items() if r["tcpphase.uid"]}
+    only_p = sorted(set(plug) - set(segs))
+    only_c = sorted(set(segs) - set(plug))
+    unexplained = []
+    reasons = collections.Counter()
+    rerun = None
+    for n in only_p:
+        why = explain_only_plugin(plug[n])
+        if why:
+            reasons["plugin only: " + why] += 1
+        else:
+            unexplained.append(f"frame {n}: plugin sees a segment ({plug[n]['frame.protocols']}), "
+                               f"the CLI does not")
+    udp_only = [n for n in only_c if n in rows and "udp" in rows[n]["frame.protocols"].split(":")
+                and "tcp" not in rows[n]["frame.protocols"].split(":")]
+    teredo = set()
+    if udp_only and TEREDO_HEURISTIC[1] not in prefs:
+        _, rows2 = plugin_frames(ts, pcap, list(prefs) + TEREDO_HEURISTIC)
+        teredo = set(n for n in udp_only if rows2.get(n, {}).get("tcpphase.uid"))
+        if teredo:
+            rerun = list(prefs) + TEREDO_HEURISTIC
+    for n in only_c:
+        if n in teredo:
+            reasons["CLI only: Teredo on a port other than 3544: the CLI takes it for Teredo as Zeek does, "
+                    "Wireshark's Teredo heuristic is off by default (" + " ".join(TEREDO_HEURISTIC) + ")"] += 1
+            continue
+        why = explain_only_cli(rows.get(n))
+        if why:
+            reasons["CLI only: " + why] += 1
+        else:
+            unexplained.append(f"frame {n}: the CLI sees a segment, the plugin does not "
+                               f"({rows[n]['frame.protocols'] if n in rows else 'no such frame in tshark'})")
+    for why, n in sorted(reasons.items()):
+        known.append((tag, f"{n} frame(s)", why))
+        print(f"note {tag}: known decoding difference, {n} frame(s): {why}")
+    check(not unexplained, f"{tag}: every frame only one side sees is explained"
+          + ("" if not unexplained else ": " + "; ".join(unexplained[:10])))
+
+    both = sorted(set(plug) & set(segs))
+    # A connection only one side sees shifts the index, hence the uid, of
+    # every later connection. Where the frames both sides see pair the
+    # connections one to one, compare through that pairing and say so.
+    renumber = {}
+    if only_p or only_c:
+        p2c, c2p = collections.defaultdict(set), collections.defaultdict(set)
+        for n in both:
+            p2c[plug[n]["tcpphase.uid"]].add(segs[n]["uid"])
+            c2p[segs[n]["uid"]].add(plug[n]["tcpphase.uid"])
+        if all(len(v) == 1 for v in p2c.values()) and all(len(v) == 1 for v in c2p.values()):
+            renumber = {u: next(iter(v)) for u, v in p2c.items()}
+            moved = sum(1 for u, c in renumber.items() if u != c)
+            if moved:
+                known.append((tag, f"{moved} connection uid(s) renumbered",
+                              "a connection only one side decodes shifts the index of the later ones"))
+                print(f"note {tag}: {moved} connection uid(s) renumbered by the decoding difference; "
+                      "compared through the one-to-one pairing")
+    diffs = []
+    for n in both:
+        a, b = plugin_view(plug[n]), cli_view(segs[n])
+        a["uid"] = renumber.get(a["uid"], a["uid"])
+        if a != b:
+            keys = [k for k in a if a[k] != b[k]]
+            diffs.append(f"frame {n}: " + ", ".join(f"{k} plugin={a[k]!r} cli={b[k]!r}" for k in keys))
+    check(not diffs, f"{tag}: {len(both)} segments, plugin == CLI on every one"
+          + ("" if not diffs else f" ({len(diffs)} differ)\n      " + "\n      ".join(diffs[:40])))
+    if rerun:
+        # The difference goes away with Wireshark's heuristic on: then all must agree.
+        r = compare_capture(ts, binary, pcap, name, rerun, opts, label=label + " [" + " ".join(rerun) + "]")
+        if r is not None:
+            check(set(r[2]) == set(r[1]), f"{tag} [{' '.join(rerun)}]: both sides see the same segments")
+    return rows, segs, plug
+
+
+def check_completeness(name, rows, plug):
+    """tcpphase.conn.completeness against Wireshark's tcp.completeness, per stream."""
+    by_uid = collections.defaultdict(list)
+    for n, r in sorted(plug.items()):
+        by_uid[r["tcpphase.uid"]].append(n)
+    stream_frames = collections.defaultdict(list)
+    for n, r in sorted(rows.items()):
+        # the stream of the TCP header the plugin analysed (tcpphase.stream)
+        if r["tcpphase.stream"]:
+            stream_frames[r["tcpphase.stream"]].append(n)
+    uid_streams = {u: set(plug[n]["tcpphase.stream"] for n in fr) for u, fr in by_uid.items()}
+    stream_uids = collections.defaultdict(set)
+    for u, ss in uid_streams.items():
+        for s in ss:
+            stream_uids[s].add(u)
+    bad, split, compared = [], [], 0
+    for u, frames in by_uid.items():
+        ss = uid_streams[u]
+        if len(ss) != 1 or len(stream_uids[next(iter(ss))]) != 1:
+            split.append(f"{u} ~ tcp.stream {sorted(ss)}")
+            continue
+        s = next(iter(ss))
+        last = rows[stream_frames[s][-1]]
+        mine = last["tcpphase.conn.completeness"]
+        # With several TCP headers in the frame (ICMP quote, tunnel, A-MSDU)
+        # tcp.completeness repeats; the stream's value is the same in each.
+        theirs = last["tcp.completeness"].split("|")[-1] if last["tcp.completeness"] else ""
+        if mine == theirs:
+            compared += 1
+            continue
+        protos = set(p for n in stream_frames[s] for p in rows[n]["frame.protocols"].split(":"))
+        multi = [n for n in stream_frames[s] if len(rows[n]["tcp.len"].split("|")) > 1]
+        if mine and theirs and "ftp-data" in protos and int(mine) == int(theirs) | 1:
+            known.append((name, f"{u} completeness {mine} vs tcp.completeness {theirs}",
+                          "FTP data connection: Wireshark's FTP dissector set up its TCP conversation before "
+                          "the SYN, so tcp.completeness leaves the SYN out"))
+        elif multi:
+            known.append((name, f"{u} completeness {mine} vs tcp.completeness {theirs}",
+                          f"frame(s) {multi[:5]} carry several TCP segments (e.g. 802.11 A-MSDU): tcpphase "
+                          "analyses one segment per frame, tcp.completeness counts them all"))
+        else:
+            bad.append(f"{u} (tcp.stream {s}): tcpphase {mine or '-'} tshark {theirs or '-'}")
+    check(not bad, f"{name}: completeness == tcp.completeness for {compared} connection(s)"
+          + ("" if not bad else "\n      " + "\n      ".join(bad[:20])))
+    if split:
+        # The core's default split follows tcp.stream; a difference is its
+        # business (check_captures.py asserts it) but is reported here too.
+        check(False, f"{name}: connections and tcp.streams map one to one: " + "; ".join(split[:10]))
+
+
+# ---- what a user reads -----------------------------------------------------
+
+def anomaly_table(src_dir):
+    """name -> summary, from core/names.c: the one table (not from the plugin)."""
+    text = open(os.path.join(src_dir, "core", "names.c")).read()
+    table = {}
+    for m in re.finditer(r'\{\s*TP_A_\w+,\s*"(\w+)",\s*TP_SEV_(\w+),\s*TP_GROUP_(\w+),\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\}',
+                         text):
+        summary = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(4)))
+        table[m.group(1)] = (m.group(2), m.group(3), summary)
+    return table
+
+
+def user_checks(ts, binary, caps, results, src_dir):
+    table = anomaly_table(src_dir)
+    check(len(table) >= 10, f"core/names.c: {len(table)} anomaly kinds read from the table")
+
+    # Every anomaly kind is an expert info of the plugin, under its table name.
+    g = ts.run(["-G", "fields"])
+    registered = {}
+    for line in g.stdout.splitlines():
+        f = line.split("\t")
+        if len(f) >= 5 and f[0] == "F" and f[2].startswith("tcpphase.anomaly."):
+            registered[f[2][len("tcpphase.anomaly."):]] = f[1]
+    missing = sorted(set(table) - set(registered))
+    check(not missing, f"-G fields: an expert info tcpphase.anomaly.<name> for each of the {len(table)} kinds"
+          + (f" (missing {missing})" if missing else ""))
+    wrong = [n for n in table if n in registered and registered[n] != table[n][2]]
+    check(not wrong, "-G fields: each expert info's summary is the table's" + (f" (differ: {wrong})" if wrong else ""))
+    prefs = ts.run(["-G", "currentprefs"]).stdout
+    for p in ("half_open_timeout", "syn_timeout", "idle_timeout", "half_closed_timeout", "max_conns",
+              "flood_window", "flood_min_half_open", "flood_min_rate", "flood_min_spread", "key_context",
+              "zeek_bare", "info_hint"):
+        check(re.search(rf"^#?tcpphase\.{p}:", prefs, re.M) is not None, f"-G currentprefs lists tcpphase.{p}")
+
+    # -z expert: every anomaly kind the captures show, listed with the
+    # table's summary, severity and group (one capture per kind suffices).
+    todo = {}
+    for pcap, (rows, segs, plug) in sorted(results.items(), key=lambda kv: os.path.getsize(kv[0])):
+        for n, sg in segs.items():
+            for an in sg["anomalies"]:
+                if n in plug and an not in todo:
+                    todo[an] = pcap
+    check(len(todo) > 0, f"the captures show {len(todo)} anomaly kind(s) for -z expert: {sorted(todo)}")
+    headings = {"CHAT": "Chats", "NOTE": "Notes", "WARN": "Warns", "ERROR": "Errors"}
+    expert_out = {}
+    for an, pcap in sorted(todo.items()):
+        if pcap not in expert_out:
+            expert_out[pcap] = ts.run(["-2", "-q", "-r", pcap, "-z", "expert"] + TCP_PREFS).stdout
+        sev, group, summary = table[an]
+        heading = headings[sev]
+        section = expert_out[pcap].split("\n" + heading + " (", 1)
+        section = section[1].split("\n\n", 1)[0] if len(section) > 1 else ""
+        want = sum(1 for n, sg in results[pcap][1].items() if an in sg["anomalies"] and n in results[pcap][2])
+        line = next((l for l in section.splitlines() if "TCP Phase" in l and l.rstrip().endswith(summary)), "")
+        m = re.match(r"\s*(\d+)\s+(\w+)\s+TCP Phase", line)
+        check(m is not None and int(m.group(1)) == want and m.group(2) == group.capitalize(),
+              f"-z expert on {os.path.basename(pcap)}: {an} listed under {heading} as "
+              f"'{want}  {group.capitalize()}  TCP Phase  {summary}' (got {line.strip()!r})")
+
+    # -z tcpphase,tree on the capture with the most connections: the counts
+    # a user reads equal the CLI's records.
+    pcap = max(results, key=lambda k: (len(set(sg["uid"] for sg in results[k][1].values())), k))
+    p = ts.run(["-2", "-q", "-r", pcap, "-z", "tcpphase,tree"] + TCP_PREFS)
+    tree = parse_stats_tree(p.stdout)
+    cli = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--conns", "--no-summary"],
+                         capture_output=True, text=True).stdout
+    recs = [json.loads(l) for l in cli.splitlines() if l.strip()]
+    conns = [r for r in recs if r["type"] == "conn"]
+    alerts = [r for r in recs if r["type"] == "alert" and r.get("alert") == "syn_flood"]
+    segs = [r for r in recs if r["type"] == "segment"]
+    base = os.path.basename(pcap)
+    check("TCP Phases:" in p.stdout, f"-z tcpphase,tree on {base} prints the tree")
+    check(tree.get(("Connections",)) == len(conns),
+          f"tree: Connections {tree.get(('Connections',))} == CLI's {len(conns)} records")
+    for key, title in (("handshake", "by handshake"), ("teardown", "by teardown"), ("conn_state", "by Zeek conn_state")):
+        want = collections.Counter(r[key] for r in conns)
+        got = {k[2]: v for k, v in tree.items() if len(k) == 3 and k[:2] == ("Connections", title)}
+        check(got == dict(want), f"tree: connections {title} {got} == CLI's {dict(want)}")
+    want = collections.Counter(a for sg in segs for a in sg["anomalies"])
+    got = {k[1]: v for k, v in tree.items() if len(k) == 2 and k[0] == "Anomalies (segments)"}
+    check(got == dict(want), f"tree: anomalies by kind {got} == CLI's segment counts {dict(want)}")
+    want = collections.Counter(f"{r['id.resp_h']}:{r['id.resp_p']}" for r in conns if r["handshake"] == "half_open")
+    got = {k[1]: v for k, v in tree.items() if len(k) == 2 and k[0] == "Half-open connections by server"}
+    check(got == dict(want), f"tree: half-open connections by server {got} == CLI's {dict(want)}")
+    got = tree.get(("SYN floods by server",), 0)
+    check(got == len(alerts), f"tree: SYN floods {got} == CLI's {len(alerts)} syn_flood alert(s)")
+    for a in alerts:
+        node = ("SYN floods by server", f"{a['server']}:{a['port']}", "peak half-open")
+        check(node in tree, f"tree: flood toward {a['server']}:{a['port']} with its peak half-open")
+
+    # info_hint: "[HS 1/3]" on a SYN in the Info column, and gone when turned off.
+    syn = None
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        for n, sg in sorted(segs.items()):
+            if sg["step"] == "HS 1/3" and n in plug and not sg["rtx"]:
+                syn = (pcap, n)
+                break
+        if syn:
+            break
+    if check(syn is not None, "some capture has a SYN for the Info column check"):
+        pcap, n = syn
+        on = ts.run(["-2", "-r", pcap, "-Y", f"frame.number=={n}", "-o", "tcpphase.info_hint:TRUE"] + TCP_PREFS)
+        off = ts.run(["-2", "-r", pcap, "-Y", f"frame.number=={n}", "-o", "tcpphase.info_hint:FALSE"] + TCP_PREFS)
+        check("[HS 1/3]" in on.stdout, f"info_hint:TRUE puts [HS 1/3] in the Info column of "
+              f"{os.path.basename(pcap)} frame {n}: {on.stdout.strip()[:160]}")
+        check(off.returncode == 0 and "[HS 1/3]" not in off.stdout, "info_hint:FALSE leaves the Info column alone")
+        flt = ts.run(["-2", "-r", pcap, "-Y", 'tcpphase.step == "HS 1/3"', "-T", "fields", "-e", "frame.number"]
+                     + TCP_PREFS)
+        check(str(n) in flt.stdout.split(), 'display filter tcpphase.step == "HS 1/3" finds the SYN')
+
+    # A display filter on an anomaly, by the table's name.
+    for an, pcap in sorted(todo.items())[:3]:
+        flt = ts.run(["-2", "-r", pcap, "-Y", f'tcpphase.anomaly == "{an}"', "-T", "fields", "-e", "frame.number"]
+                     + TCP_PREFS)
+        want = sorted(n for n, sg in results[pcap][1].items() if an in sg["anomalies"] and n in results[pcap][2])
+        got = sorted(int(x) for x in flt.stdout.split())
+        check(got == want, f'{os.path.basename(pcap)}: tcpphase.anomaly == "{an}" matches the {len(want)} '
+              "frame(s) the CLI flags")
+
+    # Preferences: an unknown one is refused; each one acts as the CLI's option.
+    smallest = min(results, key=os.path.getsize)
+    bad = ts.run(["-r", smallest, "-c", "1", "-o", "tcpphase.no_such_pref:1"])
+    check(bad.returncode != 0 and "tcpphase.no_such_pref" in bad.stderr, "an unknown tcpphase preference is refused")
+    for prefs, opts in PREF_PAIRS:
+        shown = " ".join(prefs)
+        affected = None
+        for pcap in sorted(results, key=os.path.getsize):
+            # both runs now, so a capture rewritten meanwhile cannot mislead
+            if cli_segments(binary, pcap, opts)[1] != cli_segments(binary, pcap)[1]:
+                affected = pcap
+                break
+        pcap = affected or smallest
+        args = [x for p in prefs for x in ("-o", p)]
+        r = compare_capture(ts, binary, pcap, os.path.basename(pcap), args, opts, label=f" [{shown}]")
+        if not check(r is not None, f"-o {shown}: accepted"):
+            continue
+        if affected:
+            _, default_rows = plugin_frames(ts, pcap)
+            changed = any(n not in default_rows or plugin_view(r[0][n]) != plugin_view(default_rows[n])
+                          for n in r[2])
+            check(changed, f"-o {shown}: changes the verdicts on {os.path.basename(pcap)}, as {' '.join(opts)} "
+                  "changes the CLI's")
+        else:
+            print(f"note -o {shown}: no capture is affected by {' '.join(opts)}; checked it is accepted only")
+
+
+# Each preference with the CLI option it stands for; values chosen to make
+# a difference on some capture.
+PREF_PAIRS = [
+    (["tcpphase.half_open_timeout:0.2"], ["--half-open-timeout", "0.2"]),
+    (["tcpphase.syn_timeout:0.2"], ["--syn-timeout", "0.2"]),
+    (["tcpphase.half_closed_timeout:0.5"], ["--half-closed-timeout", "0.5"]),
+    (["tcpphase.idle_timeout:1"], ["--idle-timeout", "1"]),
+    (["tcpphase.max_conns:2"], ["--max-conns", "2"]),
+    (["tcpphase.flood_window:2", "tcpphase.flood_min_half_open:2", "tcpphase.flood_min_rate:2",
+      "tcpphase.flood_min_spread:0"],
+     ["--flood-window", "2", "--flood-min-half-open", "2", "--flood-min-rate", "2", "--flood-min-spread", "0"]),
+    (["tcpphase.key_context:TRUE"], ["--key-context"]),
+    (["tcpphase.zeek_bare:TRUE"], ["--zeek-bare"]),
+    (["tcpphase.split:zeek"], ["--split", "zeek"]),
+]
+
+
+def parse_stats_tree(text):
+    """`-z tcpphase,tree` output -> {(node, child, ...): count}."""
+    tree, path = {}, []
+    body = text.split("-" * 40, 1)[-1]
+    for line in body.splitlines():
+        m = re.match(r"^( *)(\S.*?)\s{2,}(\d+)\s", line)
+        if not m:
+            continue
+        depth = len(m.group(1))
+        path = path[:depth] + [m.group(2)]
+        tree[tuple(path)] = int(m.group(3))
+    return tree
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    binary, plugin_dir, caps = sys.argv[1:4]
+    src_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if not shutil.which("tshark"):
+        print("FAIL tshark is not installed")
+        sys.exit(1)
+    so = glob.glob(os.path.join(plugin_dir, "*", "epan", "tcpphase.so"))
+    check(bool(so), f"built plugin under {plugin_dir}: {so}")
+    ts = Tshark(os.path.abspath(plugin_dir))
+    if not check(ts.prefix is not None, "tshark -G plugins lists tcpphase.so (" + "; ".join(ts.tried) + ")"):
+        print(f"{len(failures)} check(s) failed: the plugin did not load")
+        sys.exit(1)
+
+    pcaps = sorted(set(glob.glob(os.path.join(caps, "**", "*.pcap"), recursive=True)
+                       + glob.glob(os.path.join(caps, "**", "*.pcapng"), recursive=True)))
+    check(len(pcaps) > 0, f"{len(pcaps)} capture(s) under {caps}")
+    results = {}
+    for pcap in pcaps:
+        name = os.path.relpath(pcap, caps)
+        r = compare_capture(ts, binary, pcap, name)
+        if r is None:
+            continue
+        rows, segs, plug = r
+        results[pcap] = r
+        check_completeness(name, rows, plug)
+
+    if results:
+        user_checks(ts, binary, caps, results, src_dir)
+
+    shutil.rmtree(ts.home, ignore_errors=True)
+    if known:
+        print(f"\nknown decoding differences ({len(known)}):")
+        for cap, what, why in known:
+            print(f"  {cap}: {what}: {why}")
+    if failures:
+        print(f"\n{len(failures)} check(s) failed")
+        sys.exit(1)
+    print("\nall plugin checks passed")
+
+
+if __name__ == "__main__":
+    main()
