@@ -53,6 +53,14 @@ block = readme.split("<!-- ANOMALY-TABLE")[1].split("-->", 1)[1].split("<!-- /AN
 check(p.returncode == 0 and p.stdout.count("\n") == 24 and block.strip() == p.stdout.strip(),
       "README's anomaly table equals --list-anomalies (22 kinds)")
 
+# the README's example output is what the CLI prints today on the shipped captures
+ex = readme.split("<!-- EXAMPLE-OUTPUT -->")[1].split("<!-- /EXAMPLE-OUTPUT -->")[0].split("```\n")
+p = subprocess.run([os.path.abspath(BIN), "-r", "test-captures/demo.pcapng", "--color", "never"],
+                   capture_output=True, text=True, cwd=os.path.join(CAPS, ".."))  # the summary names the file as typed
+check(p.returncode == 0 and ex[1] == p.stdout + p.stderr, "README's quick-start output equals tcpphase -r demo.pcapng")
+p = run(["-r", os.path.join(CAPS, "lost-final-ack.pcap"), "--segments", "--no-summary", "--color", "never"])
+check(p.returncode == 0 and ex[3] == p.stdout, "README's --segments example equals the CLI's output")
+
 # JSON Lines: every record typed; Zeek's key names; the summary last
 p = run(["-r", HTTP, "-F", "json"])
 recs = jsonl(p.stdout)

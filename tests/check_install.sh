@@ -1,0 +1,24 @@
+#!/bin/sh
+# `cmake --install` as a user would run it: the CLI under the prefix, the
+# plugin in the personal Wireshark folder of $HOME, and tshark loads it from
+# there (in a user namespace when root: Wireshark ignores ~/.local for root).
+# usage: check_install.sh BUILD_DIR
+set -eu
+build=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+HOME=$tmp/home cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
+so=$tmp/home/.local/lib/wireshark/plugins/4.0/epan/tcpphase.so
+fail=0
+[ -x "$tmp/prefix/bin/tcpphase" ] && echo "ok   CLI installed in PREFIX/bin" || { echo "FAIL CLI not in $tmp/prefix/bin"; fail=1; }
+[ -f "$so" ] && echo "ok   plugin installed in ~/.local/lib/wireshark/plugins/4.0/epan" || { echo "FAIL plugin not at $so"; cat "$tmp/log"; fail=1; }
+"$tmp/prefix/bin/tcpphase" --version | grep -q '^tcpphase ' && echo "ok   installed CLI runs" || { echo "FAIL installed CLI"; fail=1; }
+chmod -R go+rX "$tmp"
+pre=""
+[ "$(id -u)" -ne 0 ] || pre="unshare -U"
+if $pre env -u WIRESHARK_PLUGIN_DIR HOME="$tmp/home" tshark -G plugins | grep -q "^tcpphase\.so.*$so\$"; then
+	echo "ok   tshark -G plugins lists the installed tcpphase.so"
+else
+	echo "FAIL tshark -G plugins does not list $so"; fail=1
+fi
+exit $fail
