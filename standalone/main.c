@@ -1,7 +1,7 @@
 /*
- * main.c - the tcpphase command line: read a capture (file, stdin or a live
- * interface) with libpcap, decode each packet into a core segment, feed the
- * core, and write what it concludes.
+ * main.c - the tcpphase command line: read a capture (a file or stdin with
+ * capfile.c, a live interface with libpcap), decode each packet into a core
+ * segment, feed the core, and write what it concludes.
  */
 #define _DEFAULT_SOURCE /* u_char in pcap.h, sigaction, fileno */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capfile.h"
 #include "decode.h"
 #include "output.h"
 #include "tcpphase.h"
@@ -44,9 +45,15 @@ struct run {
 	struct segbuf segs;
 	uint64_t packets, read_errors, warnings;
 	int progress;
-	off_t file_size;
-	FILE *file;
+	struct capfile *cf;
 	time_t last_progress;
+	const char *filter;
+	struct bpf_for { /* the filter, compiled for each link type met */
+		int linktype, ok;
+		struct bpf_program prog;
+	} bpf[8];
+	int nbpf;
+	int warned_lt[8], nwarned_lt; /* link types already warned unsupported */
 };
 
 static void on_signal(int sig)
@@ -114,41 +121,123 @@ static void warn_packet(struct run *r, const char *what)
 static void progress(struct run *r)
 {
 	time_t now = time(NULL);
-	if (now == r->last_progress || !r->file || r->file_size <= 0)
+	if (now == r->last_progress || !r->cf || !cf_size(r->cf))
 		return;
 	r->last_progress = now;
-	long pos = ftell(r->file);
 	fprintf(stderr, "\rtcpphase: %s: %" PRIu64 " packets, %3.0f%%", r->source, r->packets,
-	        pos > 0 ? 100.0 * (double)pos / (double)r->file_size : 0.0);
+	        100.0 * (double)cf_offset(r->cf) / (double)cf_size(r->cf));
 }
 
-static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+/* Warn about an unsupported link type once per link type. */
+static void warn_unsupported(struct run *r, int linktype, const char *why)
 {
-	struct run *r = (struct run *)user;
+	for (int i = 0; i < r->nwarned_lt; i++)
+		if (r->warned_lt[i] == linktype)
+			return;
+	if (r->nwarned_lt < (int)(sizeof r->warned_lt / sizeof r->warned_lt[0]))
+		r->warned_lt[r->nwarned_lt++] = linktype;
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s (link type %d); such packets are counted from now on",
+	         why ? why : "unsupported", linktype);
+	warn_packet(r, msg);
+}
+
+static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
+                    int64_t ts_ns)
+{
 	struct tp_segment seg;
 	const char *why = NULL;
-	r->packets++;
 	if (r->progress && (r->packets & 0xffff) == 0)
 		progress(r);
-	enum tp_dec_result res = tp_decode(r->linktype, bytes, h->caplen, &r->dopts, &seg, &r->dstats, &why);
+	r->dopts.wirelen = wirelen;
+	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &seg, &r->dstats, &why);
 	if (res != TP_DEC_SEGMENT) {
 		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
 			warn_packet(r, why ? why : tp_dec_result_name(res));
-		else if (res == TP_DEC_UNSUPPORTED && r->dstats.by_result[res] == 1) {
-			char msg[160];
-			snprintf(msg, sizeof msg, "%s (capture link type %d); such packets are counted from now on",
-			         why ? why : "unsupported", r->linktype);
-			warn_packet(r, msg);
-		}
+		else if (res == TP_DEC_UNSUPPORTED)
+			warn_unsupported(r, linktype, why);
 		return;
 	}
 	seg.frame = r->packets;
-	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
-	seg.ts_ns = (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec;
+	seg.ts_ns = ts_ns;
 	struct tp_verdict v;
 	tp_feed(r->an, &seg, &v);
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
 		warn_packet(r, "out of memory holding segment verdicts");
+}
+
+/* Live capture: libpcap has applied the filter. */
+static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct run *r = (struct run *)user;
+	r->packets++;
+	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
+	process(r, r->linktype, bytes, h->caplen, h->len, (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec);
+}
+
+/* Compile the filter for one link type; NULL with a message if it cannot. */
+static struct bpf_for *bpf_for(struct run *r, int linktype, char *err, size_t errlen)
+{
+	for (int i = 0; i < r->nbpf; i++)
+		if (r->bpf[i].linktype == linktype)
+			return &r->bpf[i];
+	if (r->nbpf == (int)(sizeof r->bpf / sizeof r->bpf[0]))
+		return NULL;
+	struct bpf_for *b = &r->bpf[r->nbpf++];
+	b->linktype = linktype;
+	/* Files carry LINKTYPE_ values, libpcap wants DLT_ ones: they differ
+	 * only below 104, for raw IP and ATM. */
+	int dlt = linktype == 101 ? DLT_RAW : linktype == 100 ? DLT_ATM_RFC1483 : linktype;
+	pcap_t *dead = pcap_open_dead(dlt, 262144);
+	b->ok = dead && pcap_compile(dead, &b->prog, r->filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
+	if (!b->ok)
+		snprintf(err, errlen, "%s", dead ? pcap_geterr(dead) : "out of memory");
+	if (dead)
+		pcap_close(dead);
+	return b;
+}
+
+/* A file's packet passes the filter: compiled for the packet's own link
+ * type, since one pcapng can hold several. */
+static int filter_match(struct run *r, const struct cf_packet *pk)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct bpf_for *b = bpf_for(r, pk->linktype, err, sizeof err);
+	if (!b || !b->ok) {
+		char msg[PCAP_ERRBUF_SIZE + 80];
+		snprintf(msg, sizeof msg, "the filter cannot apply to link type %d (%s): its packets are skipped",
+		         pk->linktype, b ? err : "too many link types");
+		if (b && b->ok == 0) {
+			b->ok = -1; /* warned */
+			warn_packet(r, msg);
+		}
+		return 0;
+	}
+	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->origlen };
+	return pcap_offline_filter(&b->prog, &h, pk->data) != 0;
+}
+
+/* Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged. */
+static int read_file(struct run *r)
+{
+	int rc = EXIT_OK;
+	struct cf_packet pk;
+	while (!g_stop) {
+		enum cf_result res = cf_next(r->cf, &pk);
+		if (res == CF_END)
+			break;
+		if (res == CF_DAMAGED) {
+			fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
+			r->read_errors++;
+			rc = EXIT_DAMAGED;
+			continue;
+		}
+		r->packets++;
+		if (r->filter && !filter_match(r, &pk))
+			continue;
+		process(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns);
+	}
+	return rc;
 }
 
 static void usage(FILE *f)
@@ -256,10 +345,8 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static pcap_t *open_input(const char *file, const char *iface, char *err)
+static pcap_t *open_live(const char *iface, char *err)
 {
-	if (file)
-		return pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, err);
 	pcap_t *p = pcap_create(iface, err);
 	if (!p)
 		return NULL;
@@ -387,24 +474,38 @@ int main(int argc, char **argv)
 
 	char err[PCAP_ERRBUF_SIZE] = "";
 	r.source = file ? (strcmp(file, "-") == 0 ? "<stdin>" : file) : iface;
-	pcap_t *p = open_input(file, iface, err);
-	if (!p) {
+	pcap_t *p = NULL;
+	if (file)
+		r.cf = cf_open(file, err, sizeof err);
+	else
+		p = open_live(iface, err);
+	if (!p && !r.cf) {
 		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
 		return EXIT_INPUT;
 	}
-	r.linktype = pcap_datalink(p);
+	r.linktype = p ? pcap_datalink(p) : cf_linktype(r.cf);
 	char *filter = join_args(argc - optind, argv + optind);
 	if (filter && *filter) {
+		r.filter = filter; /* freed at the end */
 		struct bpf_program prog;
-		if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0) {
+		if (p && (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0)) {
 			fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, pcap_geterr(p));
 			pcap_close(p);
 			free(filter);
 			return EXIT_USAGE;
 		}
-		pcap_freecode(&prog);
+		if (p)
+			pcap_freecode(&prog);
+		/* A file: check the filter now, for its first link type (Ethernet
+		 * when a pcapng has not described an interface yet). */
+		struct bpf_for *b = r.cf ? bpf_for(&r, r.linktype >= 0 ? r.linktype : DLT_EN10MB, err, sizeof err) : NULL;
+		if (b && !b->ok) {
+			fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, err);
+			cf_close(r.cf);
+			free(filter);
+			return EXIT_USAGE;
+		}
 	}
-	free(filter);
 
 	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
 	r.an = tp_analyzer_new(&cfg, &cb);
@@ -412,13 +513,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpphase: out of memory\n");
 		return EXIT_INPUT;
 	}
-	if (file) {
-		r.file = pcap_file(p);
-		struct stat sb;
-		if (r.file && fstat(fileno(r.file), &sb) == 0 && S_ISREG(sb.st_mode))
-			r.file_size = sb.st_size;
-		r.progress = isatty(STDERR_FILENO) && r.file_size > (off_t)64 << 20;
-	}
+	if (file)
+		r.progress = isatty(STDERR_FILENO) && cf_size(r.cf) > (uint64_t)64 << 20;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -428,21 +524,20 @@ int main(int argc, char **argv)
 		g_live = p;
 
 	int rc = EXIT_OK;
-	for (;;) {
+	if (r.cf)
+		rc = read_file(&r);
+	while (p) {
 		int n = pcap_dispatch(p, -1, handle_packet, (u_char *)&r);
 		if (n == PCAP_ERROR_BREAK || g_stop)
 			break;
 		if (n == PCAP_ERROR) {
-			/* libpcap cannot resynchronise inside a damaged file: report and settle. */
 			fprintf(stderr, "tcpphase: %s: after packet %" PRIu64 ": %s; analysing what was read\n", r.source,
 			        r.packets, pcap_geterr(p));
 			r.read_errors++;
 			rc = EXIT_DAMAGED;
 			break;
 		}
-		if (n == 0 && file)
-			break; /* end of file */
-		if (iface && r.out.f == stdout)
+		if (r.out.f == stdout)
 			fflush(stdout);
 	}
 	if (r.progress)
@@ -463,13 +558,17 @@ int main(int argc, char **argv)
 		out_summary(&r.out, tp_stats(r.an), &ri);
 	if (r.warnings > MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
-	if (r.dstats.by_result[TP_DEC_TRUNCATED] + r.dstats.by_result[TP_DEC_MALFORMED] && rc == EXIT_OK)
-		rc = EXIT_OK; /* damaged packets were reported; the capture itself was read */
 	fflush(r.out.f);
 	if (r.out.f != stdout)
 		fclose(r.out.f);
 	tp_analyzer_free(r.an);
 	free(r.segs.v);
-	pcap_close(p);
+	for (int i = 0; i < r.nbpf; i++)
+		if (r.bpf[i].ok == 1)
+			pcap_freecode(&r.bpf[i].prog);
+	free(filter);
+	if (p)
+		pcap_close(p);
+	cf_close(r.cf);
 	return rc;
 }

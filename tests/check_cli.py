@@ -31,6 +31,145 @@ def jsonl(out):
     return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
+
+def records(data):
+    """A classic little-endian pcap's records: [sec, usec, incl, orig, bytes]."""
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, usec, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        out.append([sec, usec, incl, orig, bytearray(data[off + 16:off + 16 + incl])])
+        off += 16 + incl
+    return out
+
+
+def write_pcap(path, head, recs, incl_override=None):
+    out = bytearray(head)
+    for i, (sec, usec, incl, orig, pkt) in enumerate(recs):
+        if incl_override and incl_override[0] == i:
+            incl = incl_override[1]
+        out += struct.pack("<IIII", sec, usec, incl, orig) + pkt
+    open(path, "wb").write(out)
+
+
+def summary_of(p):
+    recs = jsonl(p.stdout)
+    return recs[-1] if recs and recs[-1].get("type") == "summary" else {}
+
+
+def damaged_packets(tmp, data):
+    """One damaged packet inside a sound file: a warning naming file, packet
+    and layer; the other 24 packets of the HTTP trace are still analysed."""
+    head, base = data[:24], records(data)
+    cases = [  # (name, packet index, mutation, warning, counted as)
+        ("ihl", 4, lambda b: b.__setitem__(14, 0x44), "packet 5: IPv4: header length below 20", "malformed"),
+        ("doff3", 5, lambda b: b.__setitem__(46, (3 << 4) | (b[46] & 15)), "packet 6: TCP: data offset below 5",
+         "malformed"),
+        ("doff15", 6, lambda b: b.__setitem__(46, (15 << 4) | (b[46] & 15)),
+         "packet 7: TCP: data offset past the end", "malformed"),
+        ("iplen", 7, lambda b: b.__setitem__(slice(16, 18), b"\xff\xff"),
+         "packet 8: IPv4: total length beyond the end of the packet", "malformed"),
+    ]
+    for name, i, mutate, warning, kind in cases:
+        recs = [list(r[:4]) + [bytearray(r[4])] for r in base]
+        mutate(recs[i][4])
+        path = os.path.join(tmp, name + ".pcap")
+        write_pcap(path, head, recs)
+        p = run(["-r", path, "-F", "json"])
+        s = summary_of(p)
+        check(p.returncode == 0 and f"{name}.pcap: {warning}" in p.stderr,
+              f"{name}: exit 0, warning '{name}.pcap: {warning}' (got {p.stderr.strip()!r})")
+        check(s.get("segments") == 24 and s["decode"][kind] == 1 and s.get("connections") == 1,
+              f"{name}: the other 24 segments analysed, 1 counted {kind}")
+
+    # a zero-length record between packets 3 and 4
+    recs = base[:3] + [[base[3][0], base[3][1], 0, 0, bytearray()]] + base[3:]
+    path = os.path.join(tmp, "zero.pcap")
+    write_pcap(path, head, recs)
+    p = run(["-r", path, "-F", "json"])
+    s = summary_of(p)
+    check(p.returncode == 0 and "zero.pcap: packet 4: Ethernet: header cut short" in p.stderr,
+          "zero-length packet: warning names file and packet 4")
+    check(s.get("packets") == 26 and s.get("segments") == 25, "zero-length packet: the 25 real ones analysed")
+
+    # an absurd record length in packet 10: the reader finds packet 11 and goes on
+    path = os.path.join(tmp, "absurd.pcap")
+    write_pcap(path, head, base, incl_override=(9, 0xFFFFFFF0))
+    p = run(["-r", path, "-F", "json"])
+    s = summary_of(p)
+    check(p.returncode == 3 and "absurd.pcap: packet 10: captured length 4294967280 is absurd" in p.stderr
+          and "skipped" in p.stderr, f"absurd record length: exit 3, message names file and packet ({p.stderr.strip()!r})")
+    check(s.get("packets") == 24 and s.get("segments") == 24 and s.get("read_errors") == 1,
+          "absurd record length: the 24 other packets analysed")
+    conn = [r for r in jsonl(p.stdout) if r["type"] == "conn"]
+    check(len(conn) == 1 and conn[0]["conn_state"] == "SF", "absurd record length: the connection still ends SF")
+
+
+def ng_block(btype, body):
+    body = bytes(body) + b"\0" * (-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def ng_idb(linktype):
+    return ng_block(1, struct.pack("<HHI", linktype, 0, 262144))
+
+
+def ng_epb(ifid, sec, usec, pkt):
+    ts = sec * 1000000 + usec
+    return ng_block(6, struct.pack("<IIIII", ifid, ts >> 32, ts & 0xffffffff, len(pkt), len(pkt)) + bytes(pkt))
+
+
+def pcapng_cases(tmp, data):
+    """pcapng: interfaces of different link types in one file; a block whose
+    length is damaged; an interface of a link type we do not decode."""
+    base = records(data)
+    shb = ng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    ref = jsonl(run(["-r", HTTP, "-F", "json"]).stdout)[0]
+
+    # odd packets on an Ethernet interface, even ones on a raw-IP interface (101)
+    out = bytearray(shb + ng_idb(1) + ng_idb(101))
+    for i, (sec, usec, incl, orig, pkt) in enumerate(base):
+        out += ng_epb(0, sec, usec, pkt) if i % 2 == 0 else ng_epb(1, sec, usec, pkt[14:])
+    path = os.path.join(tmp, "two-linktypes.pcapng")
+    open(path, "wb").write(out)
+    p = run(["-r", path, "-F", "json"])
+    s = summary_of(p)
+    conn = [r for r in jsonl(p.stdout) if r["type"] == "conn"]
+    check(p.returncode == 0 and s.get("segments") == 25 and len(conn) == 1,
+          "pcapng with Ethernet and raw-IP interfaces: all 25 segments analysed, one connection")
+    check(conn and all(conn[0][k] == ref[k] for k in ("conn_state", "history", "orig_pkts", "resp_pkts", "duration")),
+          "pcapng with two link types: the same connection record as the Ethernet-only pcap")
+    p = run(["-r", path, "-F", "json", "tcp[tcpflags] & tcp-syn != 0"])
+    s = summary_of(p)
+    check(p.returncode == 0 and s.get("segments") == 2,
+          "a BPF filter applies to each interface's link type (2 SYN segments)")
+
+    # the length of packet 10's block damaged at both ends: skipped, the rest analysed
+    out = bytearray(shb + ng_idb(1))
+    for i, (sec, usec, incl, orig, pkt) in enumerate(base):
+        b = bytearray(ng_epb(0, sec, usec, pkt))
+        if i == 9:
+            b[4:8] = struct.pack("<I", 0x7FFFFFF0)
+        out += b
+    path = os.path.join(tmp, "bad-block.pcapng")
+    open(path, "wb").write(out)
+    p = run(["-r", path, "-F", "json"])
+    s = summary_of(p)
+    check(p.returncode == 3 and "bad-block.pcapng: packet 10: block length 2147483632 is absurd" in p.stderr,
+          f"pcapng block length absurd: exit 3, message names file and packet ({p.stderr.strip()!r})")
+    check(s.get("packets") == 24 and s.get("segments") == 24, "pcapng block length absurd: the other 24 analysed")
+
+    # a second interface of link type 147 (user-defined): one warning, counted
+    out = bytearray(shb + ng_idb(1) + ng_idb(147))
+    for i, (sec, usec, incl, orig, pkt) in enumerate(base):
+        out += ng_epb(i % 2, sec, usec, pkt)
+    path = os.path.join(tmp, "lt147.pcapng")
+    open(path, "wb").write(out)
+    p = run(["-r", path, "-F", "json"])
+    s = summary_of(p)
+    check(p.stderr.count("link type 147") == 1 and s.get("decode", {}).get("unsupported") == 12
+          and s.get("segments") == 13, "pcapng interface of an unknown link type: one warning, 12 counted, 13 analysed")
+
 p = run(["--help"])
 check(p.returncode == 0 and "-r FILE" in p.stdout and "exit codes" in p.stdout, "--help documents input and exit codes")
 p = run(["--version"])
@@ -116,7 +255,7 @@ try:
         f.write(data[:len(data) - 30])  # the last record loses its tail
     p = run(["-r", cut, "-F", "json"])
     check(p.returncode == 3, "truncated file: exit 3")
-    check("cut.pcap" in p.stderr and "packet 24" in p.stderr, "truncated file: message names file and packet")
+    check("cut.pcap: packet 25: record cut short" in p.stderr, "truncated file: message names file and packet")
     recs = jsonl(p.stdout)
     check(any(r["type"] == "conn" for r in recs) and recs[-1]["packets"] == 24,
           "truncated file: the 24 complete packets are still analysed")
@@ -146,6 +285,9 @@ try:
     p = run(["-r", odd, "-F", "json"])
     check(p.stderr.count("link type 147") == 1, "unknown link type: one warning naming it")
     check(jsonl(p.stdout)[-1]["decode"]["unsupported"] == n, "unknown link type: every packet counted")
+
+    damaged_packets(tmp, data)
+    pcapng_cases(tmp, data)
 finally:
     shutil.rmtree(tmp)
 

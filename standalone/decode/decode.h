@@ -32,6 +32,10 @@ struct tp_decode_stats {
 
 struct tp_decode_opts {
 	int verify_checksums;   /* compute the TCP checksum when the whole segment was captured */
+	/* The packet's length on the wire, set per packet (0: unknown). When
+	 * the capture holds all of it, an IP length beyond the captured bytes
+	 * is a lie, not a snaplen cut. */
+	uint32_t wirelen;
 };
 
 /*

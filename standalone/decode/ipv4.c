@@ -42,6 +42,8 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: total length below the header length");
 	if (len < hl)
 		return dec_fail(d, TP_DEC_TRUNCATED, "IPv4: options cut short");
+	if (total > len && d->complete)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: total length beyond the end of the packet");
 	/* Ethernet pads short frames: trust the total length, not the capture. */
 	uint32_t cap = len < total ? len : total;
 	uint16_t frag = rd16(p + 6);

@@ -23,6 +23,8 @@ enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len)
 	uint32_t plen = rd16(p + 4);
 	if (plen == 0 && p[6] == P_HOPOPT) /* RFC 2675: the real length is in a hop-by-hop option */
 		return dec_fail(d, TP_DEC_UNSUPPORTED, "IPv6: jumbogram");
+	if (plen > len - 40 && d->complete)
+		return dec_fail(d, TP_DEC_MALFORMED, "IPv6: payload length beyond the end of the packet");
 	uint32_t cap = len - 40 < plen ? len - 40 : plen;
 	const uint8_t *h = p + 40;
 	uint8_t nh = p[6];

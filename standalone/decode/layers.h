@@ -19,6 +19,7 @@ struct dctx {
 	int depth;
 	int tunnelled;
 	uint32_t context; /* VLAN ids and tunnel endpoints folded in */
+	int complete;     /* every byte of the packet was captured */
 };
 
 static inline uint16_t rd16(const uint8_t *p)

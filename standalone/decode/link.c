@@ -124,7 +124,8 @@ enum tp_dec_result tp_decode(int linktype, const uint8_t *pkt, uint32_t caplen, 
 {
 	static const struct tp_decode_opts defaults = { 0 };
 	const char *dummy;
-	struct dctx d = { opts ? opts : &defaults, seg, st, why ? why : &dummy, 0, 0, 0 };
+	struct dctx d = { opts ? opts : &defaults, seg, st, why ? why : &dummy, 0, 0, 0, 0 };
+	d.complete = d.opts->wirelen && caplen >= d.opts->wirelen;
 	enum tp_dec_result r;
 	memset(seg, 0, sizeof *seg);
 	*d.why = NULL;
