@@ -99,6 +99,7 @@ static void evict_one(struct tp_analyzer *an)
 		struct tp_conn *c = an->thead[order[i]];
 		if (c) {
 			an->stats.evicted++;
+			tp_flood_evicted(an, c);
 			finish_conn(an, c, TP_END_EVICTED);
 			return;
 		}

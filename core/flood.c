@@ -28,6 +28,11 @@ struct tp_server {
 	int64_t win_start, last_syn_ns;
 	uint32_t syn_cur, syn_prev;
 	uint32_t half_open, peak_half_open;
+	/* Half-open connections evicted from the connection table at the cap
+	 * are still half-open: they stay in half_open for one to two lifetimes
+	 * of an embryonic connection (two buckets), then age out. */
+	uint32_t orphans_cur, orphans_prev;
+	int64_t orphan_epoch;
 	uint8_t sk_cur[SKETCH_BITS / 8], sk_prev[SKETCH_BITS / 8];
 	struct tp_flood f;  /* the flood under way */
 	uint8_t *hll;       /* HLL_REGS registers while in a flood */
@@ -274,6 +279,30 @@ void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c)
 		s->f.completed++;
 }
 
+void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (!c->counted_half_open)
+		return;
+	c->counted_half_open = 0; /* finish_conn must not count it done */
+	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
+	if (!s)
+		return;
+	if (!s->orphans_cur && !s->orphans_prev)
+		s->orphan_epoch = an->now_ns;
+	s->orphans_cur++;
+}
+
+static void age_orphans(const struct tp_analyzer *an, struct tp_server *s, int64_t now)
+{
+	int64_t life = an->cfg.half_open_timeout_ns + an->cfg.handshake_idle_ns;
+	if (!(s->orphans_cur | s->orphans_prev) || now - s->orphan_epoch < life)
+		return;
+	s->half_open -= s->orphans_prev < s->half_open ? s->orphans_prev : s->half_open;
+	s->orphans_prev = s->orphans_cur;
+	s->orphans_cur = 0;
+	s->orphan_epoch = now;
+}
+
 /* Once per window of capture time: end quiet floods, drop idle servers. */
 void tp_flood_advance(struct tp_analyzer *an, int64_t now, int at_end)
 {
@@ -287,6 +316,7 @@ void tp_flood_advance(struct tp_analyzer *an, int64_t now, int at_end)
 		while (*pp) {
 			struct tp_server *s = *pp;
 			roll_window(s, now, w);
+			age_orphans(an, s, now);
 			if (s->in_flood && (at_end || syn_rate(s, now, w) < an->cfg.flood_min_syn_rate / 2.0))
 				flood_end(an, s);
 			if (!s->in_flood && s->half_open == 0 && now - s->last_syn_ns > 2 * w) {

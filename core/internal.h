@@ -125,6 +125,9 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *s, struct tp_c
 void tp_flood_synack(struct tp_analyzer *an, const struct tp_conn *c);
 /* A connection toward the server stopped being half-open. */
 void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c);
+/* An embryonic connection evicted at the cap: still half-open for flood
+ * detection until it would have aged out of the table. */
+void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c);
 void tp_flood_advance(struct tp_analyzer *an, int64_t now_ns, int at_end);
 
 #endif /* TP_INTERNAL_H */

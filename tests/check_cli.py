@@ -246,6 +246,29 @@ with open(HTTP, "rb") as f:
     p = subprocess.run([BIN, "-r", "-", "-F", "json"], capture_output=True, input=f.read())
 check(p.returncode == 0 and b'"conn_state":"SF"' in p.stdout, "-r - reads standard input")
 
+# the connection cap under a flood: evictions counted and reported, every
+# connection still gets a record, the flood is still detected
+FLOOD = os.path.join(CAPS, "syn-flood.pcap")
+full = jsonl(run(["-r", FLOOD, "-F", "json"]).stdout)
+p = run(["-r", FLOOD, "-F", "json", "--max-conns", "50"])
+capped = jsonl(p.stdout)
+s = capped[-1]
+conns = [r for r in capped if r["type"] == "conn"]
+alerts = [r for r in capped if r["type"] == "alert" and r["alert"] == "syn_flood"]
+full_alert = [r for r in full if r["type"] == "alert"]
+check(p.returncode == 0 and s["peak_tracked"] == 50 and s["evicted"] > 250,
+      f"--max-conns 50 on the flood: at most 50 tracked, {s['evicted']} evicted and counted in the summary")
+check(len(conns) == s["connections"] and sum(r["end"] == "evicted" for r in conns) == s["evicted"],
+      "--max-conns 50: every connection has a record; evicted ones say end 'evicted'")
+check(len(alerts) == 1 and len(full_alert) == 1 and alerts[0]["peak_half_open"] == full_alert[0]["peak_half_open"],
+      "--max-conns 50: the flood is still detected, with the same peak of half-open connections")
+# determinism: the same input, byte-identical output
+runs = [run(["-r", FLOOD, "-F", "json", "--segments", "--conns"]).stdout for _ in range(3)]
+check(runs[0] == runs[1] == runs[2] and len(runs[0]) > 1000, "three runs on the flood give byte-identical output")
+p = run(["-r", FLOOD, "--max-conns", "50"])
+check(f"(peak tracked 50, evicted {s['evicted']})" in p.stdout,
+      "--max-conns 50: the text summary shows the evictions")
+
 # damaged captures: the message names the file and the packet, the rest is analysed
 tmp = tempfile.mkdtemp()
 try:
