@@ -58,6 +58,7 @@ void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s)
 {
 	c->idx = an->next_idx++;
+	c->first_frame = s->frame;
 	c->start_ns = c->last_ns = s->ts_ns;
 	c->first_closer = 0xff;
 	c->syn_ns = c->synack_ns = c->hs_ack_ns = c->first_fin_ns = c->close_ns = c->time_wait_ns = -1;
@@ -216,7 +217,10 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
 	if (S->syn_seen && s->seq == S->isn) {
 		v->rtx = 1;
 		v->anomalies |= TP_ABIT(TP_A_SYNACK_RETRANSMIT);
-		if (c->syn_ns >= 0)
+		/* S's earlier segment with this ISN may have been a plain SYN, so no
+		 * SYN-ACK time may be known (synack_ns -1): then the delay is unknown
+		 * too, not -1 minus the SYN's time. */
+		if (c->syn_ns >= 0 && c->synack_ns >= 0)
 			v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
 		return;
 	}
@@ -325,7 +329,11 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 	S->fin_seen = 1;
 	S->fin_seq = fin_seq;
 	S->fin_frame = s->frame;
-	if (c->first_fin_ns < 0)
+	/* The teardown clock starts at the first FIN of a connection still alive.
+	 * A FIN after an RST ended it closes nothing: counting it would put the
+	 * first FIN after close_ns (the RST's time) and make fin_to_close_ns
+	 * negative. */
+	if (c->first_fin_ns < 0 && !c->ended)
 		c->first_fin_ns = s->ts_ns;
 	if (!R->fin_seen) {
 		c->first_closer = (uint8_t)si;
@@ -458,6 +466,7 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 	v->frame = s->frame;
 	v->ts_ns = s->ts_ns;
 	v->conn = c->idx;
+	v->first_frame = c->first_frame;
 	v->dir = (uint8_t)si;
 	v->flags = s->flags;
 	v->len = s->len;
@@ -591,6 +600,7 @@ void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum 
 {
 	memset(r, 0, sizeof *r);
 	r->conn = c->idx;
+	r->first_frame = c->first_frame;
 	r->orig_h = c->addr[0];
 	r->resp_h = c->addr[1];
 	r->orig_p = c->port[0];

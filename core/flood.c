@@ -190,13 +190,18 @@ static void flood_end(struct tp_analyzer *an, struct tp_server *s)
 }
 
 /* Detection comes a little late: mark the SYNs of the connections that
- * built the flood, which are still embryonic toward this server. */
-static void mark_earlier(struct tp_analyzer *an, struct tp_server *s)
+ * built the flood, which are still embryonic toward this server. The
+ * connection whose SYN tipped it (cur) is counted by tp_flood_syn() and gets
+ * the anomaly in its own verdict: it is skipped here even when it already
+ * sits on a timer list (its first segment drove no transition, e.g. a
+ * SYN+RST, which leaves it on the handshake list), or its SYN would be
+ * counted twice and amended while it is still being fed. */
+static void mark_earlier(struct tp_analyzer *an, struct tp_server *s, const struct tp_conn *cur)
 {
 	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE };
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		for (struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {
-			if (c->flood || !c->counted_half_open || c->port[1] != s->port ||
+			if (c == cur || c->flood || !c->counted_half_open || c->port[1] != s->port ||
 			    memcmp(&c->addr[1], &s->addr, sizeof s->addr) != 0)
 				continue;
 			c->flood = 1;
@@ -208,7 +213,7 @@ static void mark_earlier(struct tp_analyzer *an, struct tp_server *s)
 		}
 }
 
-static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now)
+static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now, const struct tp_conn *cur)
 {
 	memset(&s->f, 0, sizeof s->f);
 	s->hll = calloc(HLL_REGS, 1);
@@ -219,7 +224,7 @@ static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now
 	s->f.port = s->port;
 	s->f.start_ns = now;
 	s->f.peak_half_open = s->half_open;
-	mark_earlier(an, s);
+	mark_earlier(an, s, cur);
 }
 
 int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp_conn *c)
@@ -243,10 +248,10 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp
 		double spread = distinct_in_window(s) / (rate > 0 ? rate : 1);
 		if (s->half_open >= cfg->flood_min_half_open && rate >= cfg->flood_min_syn_rate &&
 		    spread >= cfg->flood_min_spread)
-			flood_start(an, s, seg->ts_ns);
+			flood_start(an, s, seg->ts_ns, c);
 		if (!s->in_flood)
 			return 0;
-		/* the SYN that tipped it: not on a timer list yet, so not marked above */
+		/* the SYN that tipped it: counted here, mark_earlier() skipped it */
 	}
 	c->flood = 1;
 	s->f.syns++;

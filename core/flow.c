@@ -41,6 +41,15 @@ uint32_t tp_flow_hash(const struct tp_addr *a, uint16_t pa, const struct tp_addr
 	return mix32(addr_hash(a, pa) + addr_hash(b, pb) + ctx * 0x9e3779b9U);
 }
 
+uint32_t tp_shard_of(const struct tp_segment *s, uint32_t n)
+{
+	/* The same function of addresses and ports on every machine and run
+	 * (nothing seeded), so N processes split a capture with no coordination;
+	 * the high bits, as the table uses the low ones. */
+	uint32_t h = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, 0);
+	return n ? (uint32_t)(((uint64_t)h * n) >> 32) : 0;
+}
+
 static int addr_eq(const struct tp_addr *x, const struct tp_addr *y)
 {
 	if (x->family != y->family)

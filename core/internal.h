@@ -59,6 +59,7 @@ struct tp_conn {
 	uint32_t context;
 
 	uint64_t idx;
+	uint64_t first_frame; /* frame of its first segment: names it (uid) */
 	int64_t start_ns, last_ns;
 	struct tp_endpoint ep[2];
 

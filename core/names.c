@@ -159,11 +159,11 @@ void tp_verdict_amend(struct tp_verdict *v, const struct tp_amend *a)
  * CLI and the plugin, name a connection alike. A 64-bit mix of the index
  * spread over base62 gives the same look.
  */
-void tp_conn_uid(uint64_t conn, char out[20])
+void tp_conn_uid(uint64_t first_frame, char out[20])
 {
 	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	uint64_t x = conn + 0x9e3779b97f4a7c15ULL;
-	uint64_t y = conn * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
+	uint64_t x = first_frame + 0x9e3779b97f4a7c15ULL;
+	uint64_t y = first_frame * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
 	out[0] = 'C';
 	for (int i = 1; i <= 17; i++) {
 		x ^= x >> 31;

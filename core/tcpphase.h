@@ -182,6 +182,7 @@ struct tp_verdict {
 	uint64_t frame;
 	int64_t ts_ns;
 	uint64_t conn;        /* connection index, 0-based, in order of first segment */
+	uint64_t first_frame; /* frame of the connection's first segment (its uid) */
 	uint16_t flags;       /* the segment's TP_TH_* flags, for display */
 	uint32_t len;         /* its payload bytes */
 	uint8_t dir;          /* enum tp_dir: sender relative to the originator */
@@ -252,6 +253,7 @@ const char *tp_end_reason_name(enum tp_end_reason r);
 
 struct tp_conn_record {
 	uint64_t conn;
+	uint64_t first_frame; /* frame of its first segment (its uid) */
 	struct tp_addr orig_h, resp_h;
 	uint16_t orig_p, resp_p;
 	uint32_t context;
@@ -273,8 +275,20 @@ struct tp_conn_record {
 	char history[TP_HISTORY_MAX + 1];   /* Zeek's history */
 };
 
-/* Zeek-style uid ("C" + 17 base62 chars), deterministic from the index. */
-void tp_conn_uid(uint64_t conn, char out[20]);
+/*
+ * Zeek-style uid ("C" + 17 base62 chars) of the connection whose first
+ * segment is in frame first_frame. A frame starts at most one connection, so
+ * the uid is unique in a capture, and it is the same in the CLI, the plugin
+ * and every --shard of the capture (the connection index is not).
+ */
+void tp_conn_uid(uint64_t first_frame, char out[20]);
+
+/*
+ * Which of n shards a segment's connection belongs to, 0..n-1: a function of
+ * its addresses and ports alone, the same for both directions, on every
+ * machine and in every run.
+ */
+uint32_t tp_shard_of(const struct tp_segment *s, uint32_t n);
 /* Printable address into buf (>= 46 bytes); returns buf. */
 char *tp_addr_str(const struct tp_addr *a, char *buf, size_t len);
 

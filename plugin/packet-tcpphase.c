@@ -416,7 +416,7 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
 	const char *rstate = tp_state_name((enum tp_state)v->resp_state);
 	char uid[20];
-	tp_conn_uid(v->conn, uid);
+	tp_conn_uid(v->first_frame, uid);
 
 	if (pref_info_hint && *step)
 		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v->rtx ? " rtx" : "");

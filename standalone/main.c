@@ -54,6 +54,8 @@ struct run {
 	} bpf[8];
 	int nbpf;
 	int warned_lt[8], nwarned_lt; /* link types already warned unsupported */
+	uint32_t shard_k, shard_n;    /* --shard K/N: only these connections */
+	uint64_t other_shard;
 };
 
 static void on_signal(int sig)
@@ -160,6 +162,11 @@ static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t 
 	}
 	seg.frame = r->packets;
 	seg.ts_ns = ts_ns;
+	if (r->shard_n && tp_shard_of(&seg, r->shard_n) != r->shard_k) {
+		r->other_shard++;
+		tp_advance(r->an, ts_ns); /* time still passes for this shard's timers */
+		return;
+	}
 	struct tp_verdict v;
 	tp_feed(r->an, &seg, &v);
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
@@ -278,6 +285,8 @@ static void usage(FILE *f)
 	        "      --flood-min-half-open N   (100)\n"
 	        "      --flood-min-rate N  SYNs per window toward one server (200)\n"
 	        "      --flood-min-spread F  distinct sources per SYN in the window (0.5)\n"
+	        "      --shard K/N         only the connections of shard K (0..N-1) of N, by a\n"
+	        "                          hash of addresses and ports: N processes split a capture\n"
 	        "      --list-anomalies    the anomaly kinds, their severity and meaning\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           version\n"
@@ -290,7 +299,7 @@ static void usage(FILE *f)
 enum {
 	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_SPORTS, OPT_SPLIT,
 	OPT_HALFOPEN, OPT_SYNTO,
-	OPT_LIST, OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
+	OPT_LIST, OPT_SHARD, OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
 };
 
 static int parse_num(const char *s, double *out)
@@ -378,7 +387,7 @@ int main(int argc, char **argv)
 		{ "flood-min-half-open", required_argument, 0, OPT_FHO },
 		{ "flood-min-rate", required_argument, 0, OPT_FRATE },
 		{ "flood-min-spread", required_argument, 0, OPT_FSPREAD },
-		{ "list-anomalies", no_argument, 0, OPT_LIST },
+		{ "list-anomalies", no_argument, 0, OPT_LIST }, { "shard", required_argument, 0, OPT_SHARD },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -450,6 +459,17 @@ int main(int argc, char **argv)
 			if (opt == OPT_FSPREAD) cfg.flood_min_spread = d;
 			break;
 		case OPT_LIST: list_anomalies(); return EXIT_OK;
+		case OPT_SHARD: {
+			unsigned k, n;
+			char tail;
+			if (sscanf(optarg, "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || k >= n) {
+				fprintf(stderr, "tcpphase: --shard takes K/N with 0 <= K < N, e.g. 0/4\n");
+				return EXIT_USAGE;
+			}
+			r.shard_k = k;
+			r.shard_n = n;
+			break;
+		}
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -548,7 +568,8 @@ int main(int argc, char **argv)
 		out_segment(&r.out, &r.segs.v[i]);
 
 	struct out_run_info ri = { .source = r.source, .packets = r.packets, .read_errors = r.read_errors,
-	                           .dec = &r.dstats, .interrupted = g_stop != 0 };
+	                           .dec = &r.dstats, .interrupted = g_stop != 0,
+	                           .shard_k = r.shard_k, .shard_n = r.shard_n, .other_shard = r.other_shard };
 	if (iface) {
 		struct pcap_stat ps;
 		if (pcap_stats(p, &ps) == 0)

@@ -96,7 +96,7 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 		o->header_done = 1;
 		o->first_ts = v->ts_ns;
 	}
-	tp_conn_uid(v->conn, uid);
+	tp_conn_uid(v->first_frame, uid);
 	flags_str(v->flags, fl);
 	dur_str(v->ts_ns - o->first_ts, rel, sizeof rel, "-");
 	int worst = anomalies_str(v->anomalies, ",", 0, an, sizeof an);
@@ -111,7 +111,7 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 static void segment_json(struct out *o, const struct tp_verdict *v)
 {
 	char uid[20], ts[32], an[768], fl[12];
-	tp_conn_uid(v->conn, uid);
+	tp_conn_uid(v->first_frame, uid);
 	ts_str(v->ts_ns, ts, sizeof ts);
 	flags_str(v->flags, fl);
 	anomalies_str(v->anomalies, ",", 1, an, sizeof an);
@@ -143,7 +143,7 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 		              "seen_ack,anomalies\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(v->conn, uid);
+	tp_conn_uid(v->first_frame, uid);
 	ts_str(v->ts_ns, ts, sizeof ts);
 	flags_str(v->flags, fl);
 	anomalies_str(v->anomalies, ";", 0, an, sizeof an);
@@ -177,7 +177,7 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
 		o->header_done = 1;
 	}
-	tp_conn_uid(r->conn, uid);
+	tp_conn_uid(r->first_frame, uid);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	snprintf(ep, sizeof ep, "%s%s%s:%u -> %s%s%s:%u", r->orig_h.family == 6 ? "[" : "", a,
@@ -195,7 +195,7 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 static void conn_json(struct out *o, const struct tp_conn_record *r)
 {
 	char uid[20], a[48], b[48], ts[32], dur[32], an[768], t1[32], t2[32], t3[32], t4[32];
-	tp_conn_uid(r->conn, uid);
+	tp_conn_uid(r->first_frame, uid);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
@@ -230,7 +230,7 @@ static void conn_csv(struct out *o, const struct tp_conn_record *r)
 		              "completeness,anomalies\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(r->conn, uid);
+	tp_conn_uid(r->first_frame, uid);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
@@ -257,7 +257,7 @@ static void conn_zeek(struct out *o, const struct tp_conn_record *r)
 		              "string\tcount\tcount\tcount\tcount\tstring\tstring\tstring\tstring\tcount\tset[string]\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(r->conn, uid);
+	tp_conn_uid(r->first_frame, uid);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
@@ -336,6 +336,8 @@ static void summary_json(struct out *o, const struct tp_stats *st, const struct 
 	        ri->dec->bad_checksum);
 	if (ri->pcap_drops)
 		fprintf(f, ",\"kernel_drops\":%" PRIu64, ri->pcap_drops);
+	if (ri->shard_n)
+		fprintf(f, ",\"shard\":\"%u/%u\",\"other_shard\":%" PRIu64, ri->shard_k, ri->shard_n, ri->other_shard);
 	fprintf(f, "}\n");
 }
 
@@ -374,6 +376,9 @@ static void summary_text(FILE *f, const struct tp_stats *st, const struct out_ru
 		fprintf(f, "capture read errors: %" PRIu64 "\n", ri->read_errors);
 	if (ri->pcap_drops)
 		fprintf(f, "dropped by the kernel: %" PRIu64 "\n", ri->pcap_drops);
+	if (ri->shard_n)
+		fprintf(f, "shard %u/%u: %" PRIu64 " segments left to the other shards\n", ri->shard_k, ri->shard_n,
+		        ri->other_shard);
 }
 
 void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri)

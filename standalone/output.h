@@ -35,6 +35,8 @@ struct out_run_info {
 	const struct tp_decode_stats *dec;
 	uint64_t pcap_drops; /* live capture: dropped by the kernel */
 	int interrupted;
+	uint32_t shard_k, shard_n; /* --shard K/N; shard_n 0 when not sharded */
+	uint64_t other_shard;      /* segments left to the other shards */
 };
 void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri);
 
