@@ -1,7 +1,8 @@
 #!/bin/sh
-# `cmake --install` as a user would run it: the CLI under the prefix, the
-# plugin in the personal Wireshark folder of $HOME, and tshark loads it from
-# there (in a user namespace when root: Wireshark ignores ~/.local for root).
+# `cmake --install` as a user would run it: the CLI and the man page under the
+# prefix, the plugin in the personal Wireshark folder of $HOME, and tshark
+# loads it from there (in a user namespace when root: Wireshark ignores
+# ~/.local for root).
 # usage: check_install.sh BUILD_DIR
 set -eu
 build=$1
@@ -13,6 +14,13 @@ fail=0
 [ -x "$tmp/prefix/bin/tcpphase" ] && echo "ok   CLI installed in PREFIX/bin" || { echo "FAIL CLI not in $tmp/prefix/bin"; fail=1; }
 [ -f "$so" ] && echo "ok   plugin installed in ~/.local/lib/wireshark/plugins/4.0/epan" || { echo "FAIL plugin not at $so"; cat "$tmp/log"; fail=1; }
 "$tmp/prefix/bin/tcpphase" --version | grep -q '^tcpphase ' && echo "ok   installed CLI runs" || { echo "FAIL installed CLI"; fail=1; }
+[ -f "$tmp/prefix/share/man/man1/tcpphase.1" ] && echo "ok   man page installed in PREFIX/share/man/man1" || { echo "FAIL man page not in $tmp/prefix/share/man/man1"; fail=1; }
+# the Debian package's own plugin rule (component deb_plugin) is not for cmake --install
+if find "$tmp/prefix" -name tcpphase.so | grep -q .; then
+	echo "FAIL cmake --install put a tcpphase.so under the prefix:"; find "$tmp/prefix" -name tcpphase.so; fail=1
+else
+	echo "ok   no plugin under the prefix (the package's rule stays out of cmake --install)"
+fi
 chmod -R go+rX "$tmp"
 pre=""
 [ "$(id -u)" -ne 0 ] || pre="unshare -U"
