@@ -19,6 +19,7 @@
 #include "capfile.h"
 #include "decode.h"
 #include "output.h"
+#include "subcmd.h"
 #include "tcpphase.h"
 
 /* Exit codes (documented in the README and --help). */
@@ -56,6 +57,7 @@ struct run {
 	int warned_lt[8], nwarned_lt; /* link types already warned unsupported */
 	uint32_t shard_k, shard_n;    /* --shard K/N: only these connections */
 	uint64_t other_shard;
+	const struct sub_hooks *hooks; /* a picture subcommand's, instead of out (sub_analyse) */
 };
 
 static void on_signal(int sig)
@@ -171,6 +173,8 @@ static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t 
 	tp_feed(r->an, &seg, &v);
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
 		warn_packet(r, "out of memory holding segment verdicts");
+	if (r->hooks && r->hooks->segment)
+		r->hooks->segment(r->hooks->user, &seg, &v);
 }
 
 /* Live capture: libpcap has applied the filter. */
@@ -247,10 +251,66 @@ static int read_file(struct run *r)
 	return rc;
 }
 
+/* ---- the picture subcommands: the same reading, decoding and feeding ---- */
+
+static void hook_amend(void *user, const struct tp_amend *a)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->amend)
+		h->amend(h->user, a);
+}
+
+static void hook_conn(void *user, const struct tp_conn_record *rec)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->conn)
+		h->conn(h->user, rec);
+}
+
+static void hook_flood(void *user, const struct tp_flood *f)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->flood)
+		h->flood(h->user, f);
+}
+
+int sub_analyse(const char *file, const struct sub_analysis *an, const struct sub_hooks *h)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	char err[PCAP_ERRBUF_SIZE] = "";
+	r.source = strcmp(file, "-") == 0 ? "<stdin>" : file;
+	r.hooks = h;
+	r.dopts.verify_checksums = an->verify_checksums;
+	if (!(r.cf = cf_open(file, err, sizeof err))) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
+		return EXIT_INPUT;
+	}
+	r.linktype = cf_linktype(r.cf);
+	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
+	if (!(r.an = tp_analyzer_new(&an->cfg, &cb))) {
+		fprintf(stderr, "tcpphase: out of memory\n");
+		cf_close(r.cf);
+		return EXIT_INPUT;
+	}
+	r.progress = isatty(STDERR_FILENO) && cf_size(r.cf) > (uint64_t)64 << 20;
+	int rc = read_file(&r);
+	if (r.progress)
+		fprintf(stderr, "\r%60s\r", "");
+	tp_finish(r.an);
+	if (r.warnings > MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
+	tp_analyzer_free(r.an);
+	cf_close(r.cf);
+	return rc;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: tcpphase -r FILE | -i IFACE [options] [BPF filter expression]\n"
+	        "       tcpphase ladder -r FILE --conn UID|FRAME|TUPLE [-o OUT.svg] [options]\n"
+	        "       tcpphase timeline -r FILE --server IP:PORT [-o OUT.svg] [options]\n"
 	        "\n"
 	        "Infer where every TCP segment sits in its connection's life (handshake, data,\n"
 	        "teardown, reset), both endpoints' RFC 9293 states, and what went wrong.\n"
@@ -290,28 +350,18 @@ static void usage(FILE *f)
 	        "      --list-anomalies    the anomaly kinds, their severity and meaning\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           version\n"
+	        "pictures (tcpphase ladder --help, tcpphase timeline --help):\n"
+	        "  ladder                  one connection as a ladder diagram (SVG, or text on a\n"
+	        "                          terminal); --conn by uid, frame or SRC:PORT-DST:PORT\n"
+	        "  timeline                a server's half-open count and SYN rate over time,\n"
+	        "                          SYN floods shaded (SVG); --server IP:PORT\n"
 	        "\n"
 	        "exit codes: 0 success; 1 usage error; 2 input cannot be opened or read at all;\n"
 	        "            3 the capture was damaged (truncated or corrupt): what could be read\n"
 	        "              was analysed and reported\n");
 }
 
-enum {
-	OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_CHECKSUMS, OPT_KEYCTX, OPT_BARE, OPT_SPORTS, OPT_SPLIT,
-	OPT_HALFOPEN, OPT_SYNTO,
-	OPT_LIST, OPT_SHARD, OPT_IDLE, OPT_HALFCLOSED, OPT_MAXCONNS, OPT_FWIN, OPT_FHO, OPT_FRATE, OPT_FSPREAD,
-};
-
-static int parse_num(const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double d = strtod(s, &end);
-	if (errno || end == s || *end || d < 0)
-		return -1;
-	*out = d;
-	return 0;
-}
+enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD };
 
 /* The core's anomaly table, as a Markdown table (the README embeds it). */
 static void list_anomalies(void)
@@ -320,22 +370,6 @@ static void list_anomalies(void)
 	for (int i = 0; i < TP_A_COUNT; i++)
 		printf("| `%s` | %s | %s |\n", tp_anomaly_table[i].name,
 		       tp_severity_name(tp_anomaly_table[i].severity), tp_anomaly_table[i].summary);
-}
-
-/* "80,443,8080" (empty: none) into ports; 0 on success. */
-static int parse_ports(const char *s, uint16_t *ports, uint32_t *n)
-{
-	*n = 0;
-	while (*s) {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(s, &end, 10);
-		if (errno || end == s || v > 65535 || (*end && *end != ',') || *n >= 65536)
-			return -1;
-		ports[(*n)++] = (uint16_t)v;
-		s = *end ? end + 1 : end;
-	}
-	return 0;
 }
 
 static char *join_args(int argc, char **argv)
@@ -374,32 +408,29 @@ static pcap_t *open_live(const char *iface, char *err)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	/* Subcommands first: they have options of their own. */
+	if (argc > 1 && strcmp(argv[1], "ladder") == 0)
+		return ladder_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "timeline") == 0)
+		return timeline_main(argc - 1, argv + 1);
+	static const struct option own[] = {
 		{ "segments", no_argument, 0, 's' },       { "conns", no_argument, 0, OPT_CONNS },
 		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
 		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
-		{ "checksums", required_argument, 0, OPT_CHECKSUMS }, { "key-context", no_argument, 0, OPT_KEYCTX },
-		{ "zeek-bare", no_argument, 0, OPT_BARE }, { "zeek-server-ports", required_argument, 0, OPT_SPORTS },
-		{ "split", required_argument, 0, OPT_SPLIT }, { "half-open-timeout", required_argument, 0, OPT_HALFOPEN },
-		{ "syn-timeout", required_argument, 0, OPT_SYNTO }, { "idle-timeout", required_argument, 0, OPT_IDLE },
-		{ "half-closed-timeout", required_argument, 0, OPT_HALFCLOSED },
-		{ "max-conns", required_argument, 0, OPT_MAXCONNS }, { "flood-window", required_argument, 0, OPT_FWIN },
-		{ "flood-min-half-open", required_argument, 0, OPT_FHO },
-		{ "flood-min-rate", required_argument, 0, OPT_FRATE },
-		{ "flood-min-spread", required_argument, 0, OPT_FSPREAD },
 		{ "list-anomalies", no_argument, 0, OPT_LIST }, { "shard", required_argument, 0, OPT_SHARD },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
-	static uint16_t server_ports[65536];
-	struct tp_config cfg;
-	tp_config_default(&cfg);
+	/* The analysis options are the ones the subcommands take too (subcmd.c). */
+	struct option longopts[48];
+	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
+	struct sub_analysis aopts;
+	sub_analysis_default(&aopts);
 	struct run r;
 	memset(&r, 0, sizeof r);
 	r.out.f = stdout;
 	const char *file = NULL, *iface = NULL, *wfile = NULL, *color = "auto";
 	int summary = 1, conns_too = 0, opt;
-	double d;
 
 	while ((opt = getopt_long(argc, argv, "r:i:sF:w:hV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -416,48 +447,6 @@ int main(int argc, char **argv)
 		case 'w': wfile = optarg; break;
 		case OPT_COLOR: color = optarg; break;
 		case OPT_NOSUMMARY: summary = 0; break;
-		case OPT_CHECKSUMS:
-			if (strcmp(optarg, "verify") && strcmp(optarg, "ignore")) {
-				fprintf(stderr, "tcpphase: --checksums takes verify or ignore\n");
-				return EXIT_USAGE;
-			}
-			cfg.checksum_verify = r.dopts.verify_checksums = strcmp(optarg, "verify") == 0;
-			break;
-		case OPT_KEYCTX: cfg.key_context = 1; break;
-		case OPT_BARE:
-			cfg.zeek_server_ports = server_ports; /* an empty list */
-			cfg.zeek_n_server_ports = 0;
-			break;
-		case OPT_SPORTS:
-			if (parse_ports(optarg, server_ports, &cfg.zeek_n_server_ports) != 0) {
-				fprintf(stderr, "tcpphase: --zeek-server-ports takes a comma-separated list of ports\n");
-				return EXIT_USAGE;
-			}
-			cfg.zeek_server_ports = server_ports;
-			break;
-		case OPT_SPLIT:
-			if (strcmp(optarg, "wireshark") && strcmp(optarg, "zeek")) {
-				fprintf(stderr, "tcpphase: --split takes wireshark or zeek\n");
-				return EXIT_USAGE;
-			}
-			cfg.split = strcmp(optarg, "zeek") == 0 ? TP_SPLIT_ZEEK : TP_SPLIT_WIRESHARK;
-			break;
-		case OPT_HALFOPEN: case OPT_SYNTO: case OPT_IDLE: case OPT_HALFCLOSED: case OPT_FWIN:
-		case OPT_MAXCONNS: case OPT_FHO: case OPT_FRATE: case OPT_FSPREAD:
-			if (parse_num(optarg, &d) != 0) {
-				fprintf(stderr, "tcpphase: '%s' is not a non-negative number\n", optarg);
-				return EXIT_USAGE;
-			}
-			if (opt == OPT_HALFOPEN) cfg.half_open_timeout_ns = (int64_t)(d * 1e9);
-			if (opt == OPT_SYNTO) cfg.syn_timeout_ns = (int64_t)(d * 1e9);
-			if (opt == OPT_IDLE) cfg.idle_timeout_ns = (int64_t)(d * 1e9);
-			if (opt == OPT_HALFCLOSED) cfg.half_closed_timeout_ns = (int64_t)(d * 1e9);
-			if (opt == OPT_FWIN) cfg.flood_window_ns = (int64_t)(d * 1e9);
-			if (opt == OPT_MAXCONNS) cfg.max_conns = (uint32_t)d;
-			if (opt == OPT_FHO) cfg.flood_min_half_open = (uint32_t)d;
-			if (opt == OPT_FRATE) cfg.flood_min_syn_rate = (uint32_t)d;
-			if (opt == OPT_FSPREAD) cfg.flood_min_spread = d;
-			break;
 		case OPT_LIST: list_anomalies(); return EXIT_OK;
 		case OPT_SHARD: {
 			unsigned k, n;
@@ -472,9 +461,16 @@ int main(int argc, char **argv)
 		}
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
+		default: {
+			int rc = sub_analysis_opt(opt, optarg, &aopts);
+			if (rc > 0)
+				usage(stderr);
+			if (rc != 0)
+				return EXIT_USAGE;
+		}
 		}
 	}
+	r.dopts.verify_checksums = aopts.verify_checksums;
 	if (!file == !iface) {
 		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\n");
 		usage(stderr);
@@ -528,7 +524,7 @@ int main(int argc, char **argv)
 	}
 
 	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
-	r.an = tp_analyzer_new(&cfg, &cb);
+	r.an = tp_analyzer_new(&aopts.cfg, &cb);
 	if (!r.an) {
 		fprintf(stderr, "tcpphase: out of memory\n");
 		return EXIT_INPUT;

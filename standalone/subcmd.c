@@ -1,0 +1,251 @@
+/*
+ * subcmd.c - options and arguments the picture subcommands share: the CLI's
+ * analysis options (so a ladder or a timeline shows what `tcpphase -r` with
+ * the same options reports), endpoints given as IP:PORT, and standard input
+ * spooled for a second pass.
+ */
+#define _DEFAULT_SOURCE /* mkstemp */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "subcmd.h"
+
+/* Codes of the analysis options, above any subcommand's own. */
+enum {
+	SUB_OPT_BASE = 1000,
+	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_BARE, SUB_SPORTS,
+	SUB_SECONDS, /* the ones below take a number; see numeric[] */
+	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HALFCLOSED, SUB_FWIN,
+	SUB_MAXCONNS, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
+};
+
+static const struct option analysis_opts[] = {
+	{ "checksums", required_argument, 0, SUB_CHECKSUMS },
+	{ "key-context", no_argument, 0, SUB_KEYCTX },
+	{ "split", required_argument, 0, SUB_SPLIT },
+	{ "zeek-bare", no_argument, 0, SUB_BARE },
+	{ "zeek-server-ports", required_argument, 0, SUB_SPORTS },
+	{ "half-open-timeout", required_argument, 0, SUB_HALFOPEN },
+	{ "syn-timeout", required_argument, 0, SUB_SYNTO },
+	{ "idle-timeout", required_argument, 0, SUB_IDLE },
+	{ "half-closed-timeout", required_argument, 0, SUB_HALFCLOSED },
+	{ "flood-window", required_argument, 0, SUB_FWIN },
+	{ "max-conns", required_argument, 0, SUB_MAXCONNS },
+	{ "flood-min-half-open", required_argument, 0, SUB_FHO },
+	{ "flood-min-rate", required_argument, 0, SUB_FRATE },
+	{ "flood-min-spread", required_argument, 0, SUB_FSPREAD },
+};
+#define N_ANALYSIS (sizeof analysis_opts / sizeof analysis_opts[0])
+
+/* Where each numeric option goes in struct tp_config, and in what unit. */
+enum num_kind { NUM_NS, NUM_U32, NUM_DOUBLE };
+static const struct {
+	size_t off;
+	enum num_kind kind;
+} numeric[SUB_OPT_END - SUB_SECONDS] = {
+	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct tp_config, half_open_timeout_ns), NUM_NS },
+	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct tp_config, syn_timeout_ns), NUM_NS },
+	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct tp_config, idle_timeout_ns), NUM_NS },
+	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS },
+	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS },
+	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32 },
+	[SUB_FHO - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_half_open), NUM_U32 },
+	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_syn_rate), NUM_U32 },
+	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_spread), NUM_DOUBLE },
+};
+
+void sub_analysis_default(struct sub_analysis *an)
+{
+	memset(an, 0, sizeof *an);
+	tp_config_default(&an->cfg);
+}
+
+void sub_longopts(struct option *out, size_t cap, const struct option *own)
+{
+	size_t n = 0;
+	for (; own->name && n + 1 < cap; own++)
+		out[n++] = *own;
+	for (size_t i = 0; i < N_ANALYSIS && n + 1 < cap; i++)
+		out[n++] = analysis_opts[i];
+	memset(&out[n], 0, sizeof out[n]);
+}
+
+/* A non-negative number, as the CLI takes it. */
+static int parse_num(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || *end || d < 0)
+		return -1;
+	*out = d;
+	return 0;
+}
+
+static int set_numeric(int opt, const char *arg, struct tp_config *cfg)
+{
+	double d;
+	if (parse_num(arg, &d) != 0) {
+		fprintf(stderr, "tcpphase: '%s' is not a non-negative number\n", arg);
+		return -1;
+	}
+	char *field = (char *)cfg + numeric[opt - SUB_SECONDS].off;
+	switch (numeric[opt - SUB_SECONDS].kind) {
+	case NUM_NS: *(int64_t *)(void *)field = (int64_t)(d * 1e9); break;
+	case NUM_U32: *(uint32_t *)(void *)field = (uint32_t)d; break;
+	case NUM_DOUBLE: *(double *)(void *)field = d; break;
+	}
+	return 0;
+}
+
+/* "80,443" into the static list the core's config points to (it must
+ * outlive tp_analyzer_new); an empty string is no ports at all. */
+static int set_server_ports(const char *s, struct tp_config *cfg)
+{
+	static uint16_t ports[65536];
+	uint32_t n = 0;
+	while (*s) {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(s, &end, 10);
+		if (errno || end == s || v > 65535 || (*end && *end != ',') || n >= 65536) {
+			fprintf(stderr, "tcpphase: --zeek-server-ports takes a comma-separated list of ports\n");
+			return -1;
+		}
+		ports[n++] = (uint16_t)v;
+		s = *end ? end + 1 : end;
+	}
+	cfg->zeek_server_ports = ports;
+	cfg->zeek_n_server_ports = n;
+	return 0;
+}
+
+int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
+{
+	if (opt < SUB_OPT_BASE || opt >= SUB_OPT_END)
+		return 1;
+	if (opt >= SUB_SECONDS)
+		return set_numeric(opt, arg, &an->cfg);
+	switch (opt) {
+	case SUB_CHECKSUMS:
+		if (strcmp(arg, "verify") && strcmp(arg, "ignore")) {
+			fprintf(stderr, "tcpphase: --checksums takes verify or ignore\n");
+			return -1;
+		}
+		an->cfg.checksum_verify = an->verify_checksums = strcmp(arg, "verify") == 0;
+		return 0;
+	case SUB_KEYCTX: an->cfg.key_context = 1; return 0;
+	case SUB_SPLIT:
+		if (strcmp(arg, "wireshark") && strcmp(arg, "zeek")) {
+			fprintf(stderr, "tcpphase: --split takes wireshark or zeek\n");
+			return -1;
+		}
+		an->cfg.split = strcmp(arg, "zeek") == 0 ? TP_SPLIT_ZEEK : TP_SPLIT_WIRESHARK;
+		return 0;
+	case SUB_BARE: return set_server_ports("", &an->cfg);
+	case SUB_SPORTS: return set_server_ports(arg, &an->cfg);
+	}
+	return 1;
+}
+
+void sub_usage_analysis(FILE *f)
+{
+	fprintf(f, "analysis, as for tcpphase -r (see tcpphase --help):\n");
+	for (size_t i = 0; i < N_ANALYSIS; i++) {
+		const char *arg = analysis_opts[i].has_arg == no_argument ? ""
+		                  : analysis_opts[i].val == SUB_SPORTS   ? " LIST"
+		                  : analysis_opts[i].val == SUB_CHECKSUMS || analysis_opts[i].val == SUB_SPLIT ? " MODE"
+		                  : analysis_opts[i].val == SUB_FSPREAD  ? " F"
+		                  : analysis_opts[i].val >= SUB_MAXCONNS ? " N"
+		                                                         : " S";
+		fprintf(f, "      --%s%s\n", analysis_opts[i].name, arg);
+	}
+}
+
+/* ---- endpoints ----------------------------------------------------------- */
+
+int sub_addr_eq(const struct tp_addr *a, const struct tp_addr *b)
+{
+	return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+int sub_parse_endpoint(const char *s, const char *stop, struct tp_addr *a, uint16_t *port, const char **end)
+{
+	char host[64];
+	const char *h = s, *colon;
+	size_t hl;
+	if (*s == '[') { /* IPv6 in brackets, as in a URL: its colons are not the port's */
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strchr(s, ':');
+		if (!colon || (stop && colon > stop))
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof host)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(a, 0, sizeof *a);
+	if (inet_pton(AF_INET, host, a->bytes) == 1)
+		a->family = 4;
+	else if (inet_pton(AF_INET6, host, a->bytes) == 1)
+		a->family = 6;
+	else
+		return -1;
+	char *pend;
+	errno = 0;
+	unsigned long p = strtoul(colon + 1, &pend, 10);
+	if (errno || pend == colon + 1 || p > 65535 || (stop ? pend != stop : *pend != '\0'))
+		return -1;
+	*port = (uint16_t)p;
+	if (end)
+		*end = pend;
+	return 0;
+}
+
+char *sub_endpoint_str(const struct tp_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char h[48];
+	tp_addr_str(a, h, sizeof h);
+	snprintf(buf, len, "%s%s%s:%u", a->family == 6 ? "[" : "", h, a->family == 6 ? "]" : "", port);
+	return buf;
+}
+
+const char *sub_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return strcmp(path, "-") == 0 ? "<stdin>" : slash ? slash + 1 : path;
+}
+
+int sub_spool_stdin(char *buf, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(buf, len, "%s/tcpphase-stdin-XXXXXX", dir && *dir ? dir : "/tmp");
+	int fd = mkstemp(buf);
+	if (fd < 0)
+		return -1;
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+	while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+		if (write(fd, chunk, n) != (ssize_t)n) {
+			rc = -1;
+			break;
+		}
+	if (ferror(stdin))
+		rc = -1;
+	close(fd);
+	if (rc)
+		unlink(buf);
+	return rc;
+}

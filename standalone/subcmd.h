@@ -1,0 +1,73 @@
+/*
+ * subcmd.h - what the picture subcommands (`tcpphase ladder`, ladder.c;
+ * `tcpphase timeline`, timeline.c) share with the CLI: main.c's reading,
+ * decoding and feeding, with hooks instead of the record writers, and the
+ * CLI's analysis options (subcmd.c). The pictures are drawn from the core's
+ * verdicts, amendments, records and alerts exactly as the CLI gets them: there
+ * is no second analysis.
+ */
+#ifndef TP_SUBCMD_H
+#define TP_SUBCMD_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tcpphase.h"
+
+/* The CLI's exit codes (main.c, README, --help). */
+enum { SUB_EXIT_OK = 0, SUB_EXIT_USAGE = 1, SUB_EXIT_INPUT = 2, SUB_EXIT_DAMAGED = 3 };
+
+struct sub_hooks {
+	void *user;
+	/* Every TCP segment as the front end decoded it, with the verdict
+	 * tp_feed() gave; later amendments to it come through amend. */
+	void (*segment)(void *user, const struct tp_segment *seg, const struct tp_verdict *v);
+	void (*amend)(void *user, const struct tp_amend *a);
+	void (*conn)(void *user, const struct tp_conn_record *r);
+	void (*flood)(void *user, const struct tp_flood *f);
+};
+
+/* The analysis the subcommands ask for: the core's configuration and the
+ * decoder's checksum mode, as the CLI's options set them. */
+struct sub_analysis {
+	struct tp_config cfg;
+	int verify_checksums;
+};
+
+/*
+ * main.c: read FILE ("-": standard input) with the CLI's reader, decode
+ * every packet and feed the core as `tcpphase -r FILE` does (same warnings on
+ * stderr), calling the hooks; tp_finish() at the end. Returns the CLI's exit
+ * code: SUB_EXIT_OK, SUB_EXIT_INPUT (cannot open) or SUB_EXIT_DAMAGED.
+ */
+int sub_analyse(const char *file, const struct sub_analysis *an, const struct sub_hooks *h);
+
+int ladder_main(int argc, char **argv);
+int timeline_main(int argc, char **argv);
+
+/* ---- subcmd.c ------------------------------------------------------------ */
+
+void sub_analysis_default(struct sub_analysis *an);
+/* own (terminated by a zero entry) followed by the CLI's analysis options,
+ * into out (cap entries, terminator included). */
+void sub_longopts(struct option *out, size_t cap, const struct option *own);
+/* getopt_long's answer opt, if it is an analysis option: applied to an,
+ * returns 0 (or -1 after a message for a bad value); 1 if not one of them. */
+int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an);
+/* The analysis options' lines of a subcommand's --help. */
+void sub_usage_analysis(FILE *f);
+
+/* "10.0.0.1:80" or "[fd00::1]:80" up to the first byte of stop (or the end);
+ * *end after it. 0 on success. */
+int sub_parse_endpoint(const char *s, const char *stop, struct tp_addr *a, uint16_t *port, const char **end);
+/* "10.0.0.1:80", "[fd00::1]:80" into buf (>= 64 bytes); returns buf. */
+char *sub_endpoint_str(const struct tp_addr *a, uint16_t port, char *buf, size_t len);
+int sub_addr_eq(const struct tp_addr *a, const struct tp_addr *b);
+/* The file name without its folders, for titles. */
+const char *sub_basename(const char *path);
+/* Standard input copied to a temporary file, for a second pass; its path in
+ * buf (unlink it when done). 0 on success. */
+int sub_spool_stdin(char *buf, size_t len);
+
+#endif /* TP_SUBCMD_H */
