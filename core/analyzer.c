@@ -108,8 +108,10 @@ static void evict_one(struct tp_analyzer *an)
 
 static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_t now)
 {
+	struct tp_conn *c = an->thead[cls];
+	if (!c) /* the common case, checked before any timeout is looked up */
+		return;
 	int64_t to = tp_timer_timeout(an, cls);
-	struct tp_conn *c;
 	while ((c = an->thead[cls]) && c->tstamp + to <= now) {
 		if (cls == TP_T_SYN || cls == TP_T_SYNACK) {
 			/* Late verdict time; the connection stays for a late answer. */

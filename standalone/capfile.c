@@ -94,13 +94,13 @@ static size_t avail(const struct capfile *cf)
 	return cf->end - cf->start;
 }
 
-static uint16_t rd16(const struct capfile *cf, size_t off)
+static inline uint16_t rd16(const struct capfile *cf, size_t off)
 {
 	const uint8_t *p = cf->buf + cf->start + off;
 	return cf->swapped ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
 }
 
-static uint32_t rd32(const struct capfile *cf, size_t off)
+static inline uint32_t rd32(const struct capfile *cf, size_t off)
 {
 	const uint8_t *p = cf->buf + cf->start + off;
 	if (cf->swapped)
@@ -435,22 +435,27 @@ struct capfile *cf_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	cf->first_linktype = -1;
-	cf->cap = 1 << 20;
-	cf->buf = malloc(cf->cap);
 	if (strcmp(path, "-") == 0) {
 		cf->fd = STDIN_FILENO;
 	} else {
 		cf->fd = open(path, O_RDONLY);
 		cf->own_fd = 1;
 	}
-	if (cf->fd < 0 || !cf->buf) {
-		snprintf(err, errlen, "%s", cf->buf ? strerror(errno) : "out of memory");
+	if (cf->fd < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
 		cf_close(cf);
 		return NULL;
 	}
 	struct stat sb;
 	if (fstat(cf->fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		cf->size = (uint64_t)sb.st_size;
+	cf->cap = 1 << 20;
+	cf->buf = malloc(cf->cap);
+	if (!cf->buf) {
+		snprintf(err, errlen, "out of memory");
+		cf_close(cf);
+		return NULL;
+	}
 	if (!ensure(cf, 4)) {
 		snprintf(err, errlen, avail(cf) ? "not a capture file (%zu bytes)" : "empty file", avail(cf));
 		cf_close(cf);
