@@ -108,31 +108,115 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	        tp_state_name(v->orig_state), tp_state_name(v->resp_state), col, an, *col ? OFF : "");
 }
 
+/* A line built by hand: --segments writes one per packet, and printf's
+ * format parsing was most of the time spent writing them. */
+struct line {
+	char b[1024];
+	size_t n;
+};
+
+static void put(struct line *l, const char *s)
+{
+	size_t k = strlen(s);
+	if (k > sizeof l->b - l->n)
+		k = sizeof l->b - l->n;
+	memcpy(l->b + l->n, s, k);
+	l->n += k;
+}
+
+static void put_u64(struct line *l, uint64_t v)
+{
+	char t[24];
+	int k = 0;
+	do
+		t[k++] = (char)('0' + v % 10);
+	while ((v /= 10) && k < (int)sizeof t);
+	while (k && l->n < sizeof l->b)
+		l->b[l->n++] = t[--k];
+}
+
+/* seconds.microseconds, as ts_str() and dur_str() print them */
+static void put_secs(struct line *l, int64_t ns)
+{
+	int64_t s = ns / 1000000000, us = (ns % 1000000000) / 1000;
+	if (us < 0) {
+		s--;
+		us += 1000000;
+	}
+	if (s < 0) {
+		put(l, "-");
+		s = -s;
+	}
+	put_u64(l, (uint64_t)s);
+	char t[8];
+	t[0] = '.';
+	for (int i = 6; i >= 1; i--, us /= 10)
+		t[i] = (char)('0' + us % 10);
+	t[7] = '\0';
+	put(l, t);
+}
+
+/* The uid of the last connection asked for: segments come in runs. */
+static const char *uid_of(struct out *o, uint64_t first_frame)
+{
+	if (!o->uid_valid || o->uid_frame != first_frame) {
+		tp_conn_uid(first_frame, o->uid);
+		o->uid_frame = first_frame;
+		o->uid_valid = 1;
+	}
+	return o->uid;
+}
+
 static void segment_json(struct out *o, const struct tp_verdict *v)
 {
-	char uid[20], ts[32], an[768], fl[12];
-	tp_conn_uid(v->first_frame, uid);
-	ts_str(v->ts_ns, ts, sizeof ts);
+	char fl[12];
+	struct line l;
+	l.n = 0;
 	flags_str(v->flags, fl);
-	anomalies_str(v->anomalies, ",", 1, an, sizeof an);
-	fprintf(o->f,
-	        "{\"type\":\"segment\",\"frame\":%" PRIu64 ",\"ts\":%s,\"uid\":\"%s\",\"dir\":\"%s\","
-	        "\"flags\":\"%s\",\"len\":%" PRIu32 ",\"phase\":\"%s\",\"step\":\"%s\",\"rtx\":%s,"
-	        "\"orig_state\":\"%s\",\"resp_state\":\"%s\"",
-	        v->frame, ts, uid, dir_name(v->dir), fl, v->len, tp_phase_name(v->phase), tp_step_label(v->step),
-	        v->rtx ? "true" : "false", tp_state_name(v->orig_state), tp_state_name(v->resp_state));
-	if (v->ack_checked)
-		fprintf(o->f, ",\"expected_ack\":%" PRIu32 ",\"seen_ack\":%" PRIu32, v->expected_ack, v->seen_ack);
-	char d[32];
+	put(&l, "{\"type\":\"segment\",\"frame\":");
+	put_u64(&l, v->frame);
+	put(&l, ",\"ts\":");
+	put_secs(&l, v->ts_ns);
+	put(&l, ",\"uid\":\"");
+	put(&l, uid_of(o, v->first_frame));
+	put(&l, "\",\"dir\":\"");
+	put(&l, dir_name(v->dir));
+	put(&l, "\",\"flags\":\"");
+	put(&l, fl);
+	put(&l, "\",\"len\":");
+	put_u64(&l, v->len);
+	put(&l, ",\"phase\":\"");
+	put(&l, tp_phase_name(v->phase));
+	put(&l, "\",\"step\":\"");
+	put(&l, tp_step_label(v->step));
+	put(&l, v->rtx ? "\",\"rtx\":true,\"orig_state\":\"" : "\",\"rtx\":false,\"orig_state\":\"");
+	put(&l, tp_state_name(v->orig_state));
+	put(&l, "\",\"resp_state\":\"");
+	put(&l, tp_state_name(v->resp_state));
+	put(&l, "\"");
+	if (v->ack_checked) {
+		put(&l, ",\"expected_ack\":");
+		put_u64(&l, v->expected_ack);
+		put(&l, ",\"seen_ack\":");
+		put_u64(&l, v->seen_ack);
+	}
 	if (v->syn_to_synack_ns >= 0) {
-		dur_str(v->syn_to_synack_ns, d, sizeof d, "null");
-		fprintf(o->f, ",\"syn_to_synack\":%s", d);
+		put(&l, ",\"syn_to_synack\":");
+		put_secs(&l, v->syn_to_synack_ns);
 	}
 	if (v->synack_to_ack_ns >= 0) {
-		dur_str(v->synack_to_ack_ns, d, sizeof d, "null");
-		fprintf(o->f, ",\"synack_to_ack\":%s", d);
+		put(&l, ",\"synack_to_ack\":");
+		put_secs(&l, v->synack_to_ack_ns);
 	}
-	fprintf(o->f, ",\"anomalies\":[%s]}\n", an);
+	put(&l, ",\"anomalies\":[");
+	for (int i = 0, k = 0; i < TP_A_COUNT; i++)
+		if (v->anomalies & TP_ABIT(i)) {
+			put(&l, k++ ? ",\"" : "\"");
+			put(&l, tp_anomaly_table[i].name);
+			put(&l, "\"");
+		}
+	put(&l, "]}\n");
+	fwrite(l.b, 1, l.n, o->f);
 }
 
 static void segment_csv(struct out *o, const struct tp_verdict *v)

@@ -21,6 +21,9 @@ struct out {
 	int conns;    /* connection records too */
 	int header_done;
 	int64_t first_ts; /* for relative times in text */
+	char uid[20];     /* the last uid computed, for first_frame uid_frame */
+	uint64_t uid_frame;
+	int uid_valid;
 };
 
 int out_parse_format(const char *s, enum out_format *fmt);
