@@ -617,34 +617,10 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct ladder *L, struct sub_analysis *an, const char **file,
                       const char **out)
 {
-	static const struct option own[] = { { "conn", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' },
-		                             { 0, 0, 0, 0 } };
-	struct option longopts[40];
-	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
+	static const struct sub_args spec = { "tcpphase ladder", "conn", "UID|FRAME|TUPLE", usage };
 	const char *conn = NULL;
-	int opt, rc;
-	optind = 1;
-	argv[0] = (char *)"tcpphase ladder"; /* getopt's messages name the subcommand */
-	while ((opt = getopt_long(argc, argv, "r:o:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': *file = optarg; break;
-		case 'o': *out = optarg; break;
-		case 'c': conn = optarg; break;
-		case 'h': usage(stdout); exit(SUB_EXIT_OK);
-		default:
-			if ((rc = sub_analysis_opt(opt, optarg, an)) == 0)
-				break;
-			if (rc > 0)
-				usage(stderr);
-			return -1;
-		}
-	}
-	if (!*file || !conn || optind < argc) {
-		fprintf(stderr, "tcpphase ladder: give -r FILE and --conn UID|FRAME|TUPLE%s\n",
-		        optind < argc ? " (and nothing else)" : "");
-		usage(stderr);
+	if (sub_parse_args(argc, argv, &spec, an, file, out, &conn) != 0)
 		return -1;
-	}
 	if (parse_conn(conn, L) != 0) {
 		fprintf(stderr, "tcpphase ladder: --conn '%s' is not a uid (C + 17 letters and digits), a frame "
 		        "number or SRC:PORT-DST:PORT\n", conn);

@@ -152,6 +152,39 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 	return 1;
 }
 
+int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct sub_analysis *an, const char **file,
+                   const char **out, const char **key)
+{
+	const struct option own[] = { { spec->key_opt, required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' },
+		                      { 0, 0, 0, 0 } };
+	struct option longopts[40];
+	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
+	int opt, rc;
+	optind = 1;
+	argv[0] = (char *)spec->name; /* getopt's messages name the subcommand */
+	while ((opt = getopt_long(argc, argv, "r:o:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': *file = optarg; break;
+		case 'o': *out = optarg; break;
+		case 'k': *key = optarg; break;
+		case 'h': spec->usage(stdout); exit(SUB_EXIT_OK);
+		default:
+			if ((rc = sub_analysis_opt(opt, optarg, an)) == 0)
+				break;
+			if (rc > 0)
+				spec->usage(stderr);
+			return -1;
+		}
+	}
+	if (!*file || !*key || optind < argc) {
+		fprintf(stderr, "%s: give -r FILE and --%s %s%s\n", spec->name, spec->key_opt, spec->key_arg,
+		        optind < argc ? " (and nothing else)" : "");
+		spec->usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
 void sub_usage_analysis(FILE *f)
 {
 	fprintf(f, "analysis, as for tcpphase -r (see tcpphase --help):\n");

@@ -58,6 +58,18 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an);
 /* The analysis options' lines of a subcommand's --help. */
 void sub_usage_analysis(FILE *f);
 
+/* What a subcommand's command line looks like: -r FILE, -o OUT, -h, the
+ * analysis options, and one required --KEY_OPT KEY_ARG. */
+struct sub_args {
+	const char *name;    /* "tcpphase ladder" */
+	const char *key_opt; /* "conn" */
+	const char *key_arg; /* "UID|FRAME|TUPLE", for the message */
+	void (*usage)(FILE *f);
+};
+/* Parse argv; -h prints usage and exits 0; -1 after a message. */
+int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct sub_analysis *an, const char **file,
+                   const char **out, const char **key);
+
 /* "10.0.0.1:80" or "[fd00::1]:80" up to the first byte of stop (or the end);
  * *end after it. 0 on success. */
 int sub_parse_endpoint(const char *s, const char *stop, struct tp_addr *a, uint16_t *port, const char **end);

@@ -547,34 +547,10 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct timeline *T, struct sub_analysis *an, const char **file,
                       const char **out)
 {
-	static const struct option own[] = { { "server", required_argument, 0, 's' }, { "help", no_argument, 0, 'h' },
-		                             { 0, 0, 0, 0 } };
-	struct option longopts[40];
-	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
+	static const struct sub_args spec = { "tcpphase timeline", "server", "IP:PORT", usage };
 	const char *server = NULL;
-	int opt, rc;
-	optind = 1;
-	argv[0] = (char *)"tcpphase timeline"; /* getopt's messages name the subcommand */
-	while ((opt = getopt_long(argc, argv, "r:o:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': *file = optarg; break;
-		case 'o': *out = optarg; break;
-		case 's': server = optarg; break;
-		case 'h': usage(stdout); exit(SUB_EXIT_OK);
-		default:
-			if ((rc = sub_analysis_opt(opt, optarg, an)) == 0)
-				break;
-			if (rc > 0)
-				usage(stderr);
-			return -1;
-		}
-	}
-	if (!*file || !server || optind < argc) {
-		fprintf(stderr, "tcpphase timeline: give -r FILE and --server IP:PORT%s\n",
-		        optind < argc ? " (and nothing else)" : "");
-		usage(stderr);
+	if (sub_parse_args(argc, argv, &spec, an, file, out, &server) != 0)
 		return -1;
-	}
 	if (sub_parse_endpoint(server, NULL, &T->addr, &T->port, NULL) != 0) {
 		fprintf(stderr, "tcpphase timeline: --server '%s' is not IP:PORT (IPv6: [ADDR]:PORT)\n", server);
 		return -1;
