@@ -229,10 +229,15 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
 	S->next_seq = s->seq + 1 + s->len;
 	S->max_ack = s->ack;
 	S->ack_seen = 1;
-	c->synack_frame = s->frame;
-	c->synack_ns = s->ts_ns;
+	/* Once the handshake's ACK was seen, its SYN-ACK is the one that ACK
+	 * answered: a later SYN-ACK with a new ISN must not move synack_ns past
+	 * hs_ack_ns (the record's synack_to_ack_ns would come out negative). */
+	if (!c->hs_ack_frame) {
+		c->synack_frame = s->frame;
+		c->synack_ns = s->ts_ns;
+	}
 	if (c->syn_ns >= 0)
-		v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
+		v->syn_to_synack_ns = s->ts_ns - c->syn_ns;
 	tp_flood_synack(an, c);
 	if (R->syn_seen && s->ack != R->isn + 1) {
 		/* The client would answer with RST; it is not ESTABLISHED. */
@@ -300,7 +305,12 @@ static void fin_again(struct tp_analyzer *an, struct tp_conn *c, int si, struct 
 	v->rtx = 1;
 	v->step = S->fin_step;
 	v->anomalies |= TP_ABIT(TP_A_FIN_RETRANSMIT);
-	if (!S->fin_acked)
+	/* After an RST ended the connection, S is CLOSED by the reset, not by a
+	 * final ACK: its FIN seen again proves nothing about that ACK. (Taking
+	 * it for a lost final ACK re-amended a final_ack_frame amended before the
+	 * RST, counting its lost_final_ack twice, and revived LAST-ACK/TIME-WAIT
+	 * after the reset.) */
+	if (!S->fin_acked || c->ended)
 		return;
 	if (S->state == TP_CLOSED && c->final_ack_frame) {
 		v->anomalies |= TP_ABIT(TP_A_LOST_FINAL_ACK);

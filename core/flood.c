@@ -35,12 +35,14 @@ struct tp_server {
 	int64_t orphan_epoch;
 	uint8_t sk_cur[SKETCH_BITS / 8], sk_prev[SKETCH_BITS / 8];
 	struct tp_flood f;  /* the flood under way */
+	uint32_t gen;       /* its number in the table (tp_flood_table.gen) */
 	uint8_t *hll;       /* HLL_REGS registers while in a flood */
 };
 
 struct tp_flood_table {
 	struct tp_server **b;
 	uint32_t n, count;
+	uint32_t gen; /* floods started so far, on any server */
 	int64_t last_sweep;
 };
 
@@ -140,12 +142,21 @@ static double syn_rate(const struct tp_server *s, int64_t now, int64_t w)
 	return s->syn_cur + s->syn_prev * over;
 }
 
+/* Set bits in a byte. __builtin_popcount is a libgcc call on baseline
+ * x86-64 (no POPCNT), and this runs for every SYN. */
+static int bits8(uint8_t b)
+{
+	b = (uint8_t)(b - ((b >> 1) & 0x55));
+	b = (uint8_t)((b & 0x33) + ((b >> 2) & 0x33));
+	return (b + (b >> 4)) & 0x0f;
+}
+
 /* Linear counting over the union of both buckets. */
 static double distinct_in_window(const struct tp_server *s)
 {
 	int zero = 0;
 	for (int i = 0; i < SKETCH_BITS / 8; i++)
-		zero += 8 - __builtin_popcount((unsigned)(s->sk_cur[i] | s->sk_prev[i]));
+		zero += 8 - bits8((uint8_t)(s->sk_cur[i] | s->sk_prev[i]));
 	if (zero == 0)
 		return SKETCH_BITS * log(SKETCH_BITS);
 	return -SKETCH_BITS * log((double)zero / SKETCH_BITS);
@@ -205,9 +216,12 @@ static void mark_earlier(struct tp_analyzer *an, struct tp_server *s, const stru
 			    memcmp(&c->addr[1], &s->addr, sizeof s->addr) != 0)
 				continue;
 			c->flood = 1;
+			c->flood_gen = s->gen;
 			s->f.syns++;
-			if (c->synack_frame)
+			if (c->synack_frame) {
 				s->f.synacks++;
+				c->flood_answered = 1;
+			}
 			hll_add(s->hll, hash_addr(&c->addr[0], 0x5bd1e995U));
 			tp_conn_amend(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_FLOOD), -1, -1);
 		}
@@ -220,6 +234,7 @@ static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now
 	if (!s->hll)
 		return;
 	s->in_flood = 1;
+	s->gen = ++an->floods->gen;
 	s->f.server = s->addr;
 	s->f.port = s->port;
 	s->f.start_ns = now;
@@ -254,6 +269,7 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp
 		/* the SYN that tipped it: counted here, mark_earlier() skipped it */
 	}
 	c->flood = 1;
+	c->flood_gen = s->gen;
 	s->f.syns++;
 	hll_add(s->hll, h);
 	if (s->half_open > s->f.peak_half_open)
@@ -261,13 +277,28 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp
 	return 1;
 }
 
-void tp_flood_synack(struct tp_analyzer *an, const struct tp_conn *c)
+/*
+ * synacks and completed count connections of the flood's own SYNs (so
+ * synacks <= syns, as "of which answered" says): a connection's SYN-ACK
+ * counts once however many it sends (a new ISN is a new SYN-ACK to on_synack),
+ * and a connection counted by an earlier flood of the server, still
+ * embryonic when the next starts (mark_earlier skips it: c->flood), counts
+ * in neither flood's answers or completions.
+ */
+static int of_this_flood(const struct tp_server *s, const struct tp_conn *c)
 {
-	if (!c->flood)
+	return s && s->in_flood && c->flood && c->flood_gen == s->gen;
+}
+
+void tp_flood_synack(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (!c->flood || c->flood_answered)
 		return;
 	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
-	if (s && s->in_flood)
+	if (of_this_flood(s, c)) {
 		s->f.synacks++;
+		c->flood_answered = 1;
+	}
 }
 
 void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c)
@@ -280,7 +311,7 @@ void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c)
 		return;
 	if (s->half_open)
 		s->half_open--;
-	if (c->flood && s->in_flood && c->established)
+	if (of_this_flood(s, c) && c->established)
 		s->f.completed++;
 }
 

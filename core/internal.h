@@ -65,11 +65,13 @@ struct tp_conn {
 
 	uint8_t dir_inferred : 1, established : 1, ended : 1, midstream : 1, sim_open : 1, sim_close : 1,
 		flood : 1, half_open_flagged : 1;
-	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1;
+	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1,
+		flood_answered : 1;
 	uint8_t handshake, teardown, completeness;
 	uint8_t compl_first;      /* the first segment's completeness bits, shown from the second on */
 	uint8_t first_closer;     /* endpoint index that sent the first FIN, or 0xff */
 	tp_anomaly_set anomalies;
+	uint32_t flood_gen;       /* with flood: which flood counted its SYN (flood.c) */
 
 	uint64_t syn_frame, synack_frame, hs_ack_frame, final_ack_frame;
 	int64_t syn_ns, synack_ns, hs_ack_ns, first_fin_ns, close_ns, time_wait_ns;
@@ -123,7 +125,7 @@ struct tp_flood_table *tp_flood_new(void);
 void tp_flood_free(struct tp_flood_table *t);
 /* A SYN toward a server; returns nonzero if that server is under a flood now. */
 int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *s, struct tp_conn *c);
-void tp_flood_synack(struct tp_analyzer *an, const struct tp_conn *c);
+void tp_flood_synack(struct tp_analyzer *an, struct tp_conn *c);
 /* A connection toward the server stopped being half-open. */
 void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c);
 /* An embryonic connection evicted at the cap: still half-open for flood

@@ -25,11 +25,16 @@
  *   h2            2 bits per timeout: half_open, syn, idle, handshake_idle
  *   h3 bits 0-3   2 bits per timeout: closed_linger, half_closed
  *      bits 4-5   flood_window_ns {1 s, 1 ms, 0, 10 ms}
+ *      bits 6-7   3: bursts allowed (see the record's b0)
  *
  * Record (8 bytes):
  *   b0 bits 0-2 slot, bit 3 reverse direction (server to client),
- *      bits 4-5 after feeding: 0/3 nothing, 1 tp_advance(ts), 2 jump the
- *      clock past every timeout and tp_advance there; bits 6-7 checksum
+ *      bits 4-5 after feeding: 0 nothing, 1 tp_advance(ts), 2 jump the
+ *      clock past every timeout and tp_advance there, 3 nothing, or, when
+ *      h3 bits 6-7 are both set, the input's one burst of BURST SYNs from
+ *      distinct sources toward slot 0's server (more connections than the
+ *      table's initial buckets, so it grows; floods; eviction at the cap;
+ *      a few ms, hence opt-in); bits 6-7 checksum
  *      {unknown, good, bad, unknown}
  *   b1 flags: bit 7 clear: common[b1 & 15] | PSH (bit 4) | ECE (bit 5) | URG (bit 6);
  *      bit 7 set: raw bits (b1 & 0x3f) plus CWR|ECE|NS when bit 6
@@ -46,15 +51,18 @@
  *   verdicts: echo the segment; enum fields in range; step agrees with the
  *     flags; rtx only on a step; phase "closed" iff after_close; durations
  *     -1 or >= 0; a verdict never names a connection already reported;
- *     connections numbered 0, 1, 2 ... in order of first segment; a segment
- *     with a verified-bad checksum (checksum_verify) changes no state;
+ *     connections numbered 0, 1, 2 ... in order of first segment, first_frame
+ *     the frame of that segment; a segment with a verified-bad checksum
+ *     (checksum_verify) changes no state; tp_shard_of in range and the same
+ *     both ways;
  *   amendments: refer to a frame already fed (strictly earlier than the one
  *     being fed), of the connection they name, before its record;
  *   records: each connection exactly once, none left after tp_finish;
- *     packet/IP-byte counts, first/last times, the originator's address and
- *     the anomaly set agree with the verdicts and amendments seen;
+ *     packet/IP-byte counts, first/last times and frame, the originator's
+ *     address and the anomaly set agree with the verdicts and amendments;
  *   stats: segments, conns_total/active/peak, the max_conns cap, evicted,
- *     per-anomaly segment and connection counts, by_handshake, by_teardown,
+ *     per-anomaly segment counts (a segment once, late anomalies included)
+ *     and connection counts, by_handshake, by_teardown,
  *     bad_checksum and floods agree with what the callbacks delivered;
  *   floods: synacks <= syns, completed <= syns, shares in [0, 1];
  *   names: every name function returns a real name for in-range values.
@@ -82,6 +90,8 @@
 #define REC 8
 #define HDR 4
 #define NS_PER_S 1000000000LL
+#define BURST 2100   /* > 2 x the core's initial 1024 buckets: the table grows */
+#define MAX_BURSTS 1
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 
 struct trk { /* the harness's own view of one side of one slot */
@@ -90,6 +100,7 @@ struct trk { /* the harness's own view of one side of one slot */
 
 struct cinfo { /* per connection index, from the verdicts and amendments */
 	uint64_t pkts[2], ip_bytes[2];
+	uint64_t first_frame;
 	int64_t first_ts, last_ts;
 	tp_anomaly_set anomalies;
 	uint8_t orig_state, resp_state;
@@ -121,11 +132,12 @@ static void check_name(const char *n)
 	CHECK(strcmp(n, "?") != 0);
 }
 
-static void check_duration(int64_t d)
-{
-	if (g.monotone)
-		CHECK(d == -1 || d >= 0);
-}
+/* A duration is -1 (unknown) or, with timestamps that never go back, >= 0. */
+#define check_duration(d)                           \
+	do {                                        \
+		if (g.monotone)                     \
+			CHECK((d) == -1 || (d) >= 0); \
+	} while (0)
 
 /* ---- callbacks ---------------------------------------------------------- */
 
@@ -142,11 +154,14 @@ static void on_amend(void *user, const struct tp_amend *a)
 	CHECK(v->frame == a->frame); /* a verdict was returned for it */
 	CHECK(v->conn == a->conn);   /* ... in the connection the amendment names */
 	CHECK(a->conn < g.nconns && !g.ci[a->conn].recorded);
+	/* stats.anomalies counts segments carrying an anomaly: a bit the
+	 * segment already carries adds no segment */
+	tp_anomaly_set added = a->add & ~v->anomalies;
 	tp_verdict_amend(v, a);
 	CHECK(v->orig_state < TP_STATE_COUNT && v->resp_state < TP_STATE_COUNT);
 	g.ci[a->conn].anomalies |= a->add;
 	for (int i = 0; i < TP_A_COUNT; i++)
-		if (a->add & TP_ABIT(i))
+		if (added & TP_ABIT(i))
 			g.amend_anoms[i]++;
 	if (g.dump)
 		fprintf(stderr, "  amend frame %llu conn %llu add %#x states %d/%d\n",
@@ -170,6 +185,7 @@ static void on_conn(void *user, const struct tp_conn_record *r)
 	CHECK(r->orig_pkts == c->pkts[0] && r->resp_pkts == c->pkts[1]);
 	CHECK(r->orig_ip_bytes == c->ip_bytes[0] && r->resp_ip_bytes == c->ip_bytes[1]);
 	CHECK(r->start_ns == c->first_ts && r->last_ns == c->last_ts);
+	CHECK(r->first_frame == c->first_frame);
 	CHECK(addr_eq(&r->orig_h, &c->orig_h) && r->orig_p == c->orig_p);
 	CHECK(r->context == c->context);
 	CHECK(r->anomalies == c->anomalies);
@@ -189,11 +205,10 @@ static void on_conn(void *user, const struct tp_conn_record *r)
 	check_duration(r->synack_to_ack_ns);
 	check_duration(r->fin_to_close_ns);
 	check_duration(r->time_wait_ns);
-	size_t n = strnlen(r->conn_state, sizeof r->conn_state);
-	CHECK(n > 0 && n < sizeof r->conn_state);
-	CHECK(strnlen(r->history, sizeof r->history) < sizeof r->history);
+	CHECK(memchr(r->conn_state, 0, sizeof r->conn_state) != NULL && r->conn_state[0] != 0);
+	CHECK(memchr(r->history, 0, sizeof r->history) != NULL);
 	char uid[20], buf[64];
-	tp_conn_uid(r->conn, uid);
+	tp_conn_uid(r->first_frame, uid);
 	CHECK(strlen(uid) == 18 && uid[0] == 'C');
 	CHECK(strlen(tp_addr_str(&r->orig_h, buf, 46)) < 46);
 	CHECK(strlen(tp_addr_str(&r->resp_h, buf, 46)) < 46);
@@ -395,6 +410,17 @@ static int step_fits_flags(uint8_t step, uint16_t f)
 	}
 }
 
+/* tp_shard_of: in range, and the same for both directions */
+static void check_shard(const struct tp_segment *s)
+{
+	struct tp_segment r = *s;
+	r.src = s->dst, r.dst = s->src, r.sport = s->dport, r.dport = s->sport;
+	uint32_t n = 1 + (uint32_t)(s->frame % 7);
+	uint32_t k = tp_shard_of(s, n);
+	CHECK(k < n && k == tp_shard_of(&r, n));
+	CHECK(tp_shard_of(s, 0) == 0);
+}
+
 static void check_verdict(const struct tp_segment *s, const struct tp_verdict *v)
 {
 	CHECK(v->frame == s->frame && v->ts_ns == s->ts_ns);
@@ -417,9 +443,11 @@ static void check_verdict(const struct tp_segment *s, const struct tp_verdict *v
 
 	int is_new = v->conn == g.nconns;
 	struct cinfo *c = &g.ci[v->conn];
+	CHECK(v->first_frame == (is_new ? s->frame : c->first_frame));
 	if (is_new) {
 		memset(c, 0, sizeof *c);
 		c->first_ts = s->ts_ns;
+		c->first_frame = s->frame; /* a frame starts at most one connection */
 		/* dir 0: the sender is the originator */
 		c->orig_h = v->dir == 0 ? s->src : s->dst;
 		c->orig_p = v->dir == 0 ? s->sport : s->dport;
@@ -456,6 +484,30 @@ static void check_verdict(const struct tp_segment *s, const struct tp_verdict *v
 
 /* ---- the target --------------------------------------------------------- */
 
+/* quiet: a burst segment, not printed, stats checked after the burst */
+static void feed_one(struct tp_analyzer *an, struct tp_segment *seg, int quiet)
+{
+	struct tp_verdict v;
+	seg->frame = ++g.last_frame;
+	if (g.dump && !quiet)
+		fprintf(stderr, "frame %llu flags %#x seq %u ack %u len %u ts %lld csum %d ctx %u\n",
+		        (unsigned long long)seg->frame, seg->flags, seg->seq, seg->ack, seg->len,
+		        (long long)seg->ts_ns, seg->checksum, seg->context);
+	memset(&v, 0xa5, sizeof v);
+	check_shard(seg);
+	g.cur_frame = seg->frame;
+	tp_feed(an, seg, &v);
+	g.cur_frame = 0;
+	check_verdict(seg, &v);
+	g.v[seg->frame] = v;
+	if (g.dump && !quiet)
+		fprintf(stderr, "  verdict conn %llu dir %d %s %s rtx %d %s/%s anoms %#x\n",
+		        (unsigned long long)v.conn, v.dir, tp_phase_name(v.phase), tp_step_id(v.step), v.rtx,
+		        tp_state_name(v.orig_state), tp_state_name(v.resp_state), v.anomalies);
+	if (!quiet)
+		check_stats(an);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -480,8 +532,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g.dump = dump;
 	make_config(h, &g.cfg);
 	g.monotone = !(h[1] & 0x40);
-	g.v = calloc(nrec + 1, sizeof *g.v);
-	g.ci = calloc(nrec + 1, sizeof *g.ci);
+	size_t nbursts = 0;
+	for (size_t i = 0; i < nrec && nbursts < MAX_BURSTS && (h[3] >> 6) == 3; i++)
+		nbursts += ((rec[i * REC] >> 4) & 3) == 3;
+	size_t nseg = nrec + nbursts * BURST; /* frames, and at most one connection each */
+	g.v = calloc(nseg + 1, sizeof *g.v);
+	g.ci = calloc(nseg + 1, sizeof *g.ci);
 	struct tp_callbacks cb = { .user = NULL, .amend = on_amend, .conn = on_conn, .flood = on_flood };
 	struct tp_analyzer *an = tp_analyzer_new(&g.cfg, &cb);
 	if (!an || !g.v || !g.ci)
@@ -550,24 +606,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			seg.ts_ns = now - (int64_t)(r[4] & 31) * 1000000; /* a little back; the clock stays */
 		else
 			seg.ts_ns = now += step;
-		seg.frame = ++g.last_frame;
-
 		if (g.dump)
-			fprintf(stderr, "frame %llu slot %d dir %d flags %#x seq %u ack %u len %u ts %lld csum %d ctx %u\n",
-			        (unsigned long long)seg.frame, slot, dir, seg.flags, seg.seq, seg.ack, seg.len,
-			        (long long)seg.ts_ns, seg.checksum, seg.context);
-		struct tp_verdict v;
-		memset(&v, 0xa5, sizeof v);
-		g.cur_frame = seg.frame;
-		tp_feed(an, &seg, &v);
-		g.cur_frame = 0;
-		check_verdict(&seg, &v);
-		g.v[seg.frame] = v;
-		if (g.dump)
-			fprintf(stderr, "  verdict conn %llu dir %d %s %s rtx %d %s/%s anoms %#x\n",
-			        (unsigned long long)v.conn, v.dir, tp_phase_name(v.phase), tp_step_id(v.step), v.rtx,
-			        tp_state_name(v.orig_state), tp_state_name(v.resp_state), v.anomalies);
-		check_stats(an);
+			fprintf(stderr, "slot %d dir %d:\n", slot, dir);
+		feed_one(an, &seg, 0);
 
 		/* the harness's own sequence bookkeeping */
 		uint32_t end = seg.seq + seg.len + ((seg.flags & TP_TH_SYN) ? 1 : 0) + ((seg.flags & TP_TH_FIN) ? 1 : 0);
@@ -597,7 +638,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_stats(an);
 			break;
 		}
-		default: break;
+		default:
+			if (nbursts == 0)
+				break;
+			nbursts--;
+			if (g.dump)
+				fprintf(stderr, "burst of %d SYNs\n", BURST);
+			for (uint32_t k = 0; k < BURST; k++) {
+				struct tp_segment b;
+				memset(&b, 0, sizeof b);
+				uint32_t src = k + param;
+				set4(&b.src, 10, 2, (uint8_t)(src >> 8), (uint8_t)src);
+				set4(&b.dst, 10, 0, 0, 2);
+				b.sport = (uint16_t)(1024 + k), b.dport = 80;
+				b.flags = TP_TH_SYN;
+				b.seq = k * 0x01000193u;
+				b.window = 64240, b.wscale = -1, b.ip_len = 40;
+				b.ts_ns = now += (int64_t)(r[3] & 15) * 1000;
+				feed_one(an, &b, 1);
+			}
+			check_stats(an);
+			break;
 		}
 	}
 
