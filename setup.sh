@@ -4,7 +4,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-DEPS="build-essential cmake pkg-config libpcap-dev libglib2.0-dev libwireshark-dev tshark libcmocka-dev python3 groff-base librsvg2-bin"
+DEPS="build-essential cmake pkg-config libpcap-dev libglib2.0-dev libwireshark-dev tshark libcmocka-dev python3 groff-base librsvg2-bin valgrind"
 missing=""
 for p in $DEPS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
