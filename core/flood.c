@@ -27,6 +27,7 @@ struct tp_server {
 	uint8_t in_flood;
 	int64_t win_start, last_syn_ns;
 	uint32_t syn_cur, syn_prev;
+	uint64_t syn_total;
 	uint32_t half_open, peak_half_open;
 	/* Half-open connections evicted from the connection table at the cap
 	 * are still half-open: they stay in half_open for one to two lifetimes
@@ -250,6 +251,7 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp
 		return 0;
 	roll_window(s, seg->ts_ns, cfg->flood_window_ns);
 	s->syn_cur++;
+	s->syn_total++;
 	s->last_syn_ns = seg->ts_ns;
 	uint32_t h = hash_addr(&seg->src, 0x5bd1e995U);
 	s->sk_cur[(h % SKETCH_BITS) / 8] |= (uint8_t)(1u << (h % 8));
@@ -337,6 +339,17 @@ static void age_orphans(const struct tp_analyzer *an, struct tp_server *s, int64
 	s->orphans_prev = s->orphans_cur;
 	s->orphans_cur = 0;
 	s->orphan_epoch = now;
+}
+
+int tp_server_load(const struct tp_analyzer *an, const struct tp_addr *server, uint16_t port,
+                   struct tp_server_load *out)
+{
+	struct tp_server *s = server_find(an->floods, server, port, 0);
+	if (!s)
+		return -1;
+	out->half_open = s->half_open;
+	out->syns = s->syn_total;
+	return 0;
 }
 
 /* Once per window of capture time: end quiet floods, drop idle servers. */

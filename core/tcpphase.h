@@ -377,6 +377,17 @@ void tp_advance(struct tp_analyzer *a, int64_t now_ns);
 /* End of capture: settle late verdicts, emit every remaining record and open flood. */
 void tp_finish(struct tp_analyzer *a);
 const struct tp_stats *tp_stats(const struct tp_analyzer *a);
+
+/* What the SYN flood detector counts toward one server (address and port). */
+struct tp_server_load {
+	uint32_t half_open;  /* connections half-open toward it now */
+	uint64_t syns;       /* connection-opening SYNs toward it so far; starts
+	                        again from 0 after the server was idle for two
+	                        flood windows and forgotten */
+};
+/* 0 if the detector tracks the server now (*out filled), -1 if not. */
+int tp_server_load(const struct tp_analyzer *a, const struct tp_addr *server, uint16_t port,
+                   struct tp_server_load *out);
 void tp_analyzer_free(struct tp_analyzer *a);
 
 #ifdef __cplusplus

@@ -92,8 +92,10 @@ static void keep(struct ladder *L, const struct tp_segment *s, const struct tp_v
 	L->n++;
 }
 
-static void on_segment(void *user, const struct tp_segment *s, const struct tp_verdict *v)
+static void on_segment(void *user, const struct tp_analyzer *an, const struct tp_segment *s,
+                       const struct tp_verdict *v)
 {
+	(void)an;
 	struct ladder *L = user;
 	if (v->frame == v->first_frame && is_selected(L, s, v)) {
 		if (!L->found) {
@@ -135,8 +137,10 @@ static void on_conn(void *user, const struct tp_conn_record *r)
 }
 
 /* First pass for --conn FRAME: which connection that frame belongs to. */
-static void find_frame(void *user, const struct tp_segment *s, const struct tp_verdict *v)
+static void find_frame(void *user, const struct tp_analyzer *an, const struct tp_segment *s,
+                       const struct tp_verdict *v)
 {
+	(void)an;
 	struct ladder *L = user;
 	(void)s;
 	if (!L->found && v->frame == L->frame) {

@@ -174,7 +174,7 @@ static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t 
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
 		warn_packet(r, "out of memory holding segment verdicts");
 	if (r->hooks && r->hooks->segment)
-		r->hooks->segment(r->hooks->user, &seg, &v);
+		r->hooks->segment(r->hooks->user, r->an, &seg, &v);
 }
 
 /* Live capture: libpcap has applied the filter. */
@@ -298,6 +298,8 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	if (r.progress)
 		fprintf(stderr, "\r%60s\r", "");
 	tp_finish(r.an);
+	if (h->finish)
+		h->finish(h->user, r.an);
 	if (r.warnings > MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
 	tp_analyzer_free(r.an);

@@ -21,11 +21,15 @@ enum { SUB_EXIT_OK = 0, SUB_EXIT_USAGE = 1, SUB_EXIT_INPUT = 2, SUB_EXIT_DAMAGED
 struct sub_hooks {
 	void *user;
 	/* Every TCP segment as the front end decoded it, with the verdict
-	 * tp_feed() gave; later amendments to it come through amend. */
-	void (*segment)(void *user, const struct tp_segment *seg, const struct tp_verdict *v);
+	 * tp_feed() gave (an: the analyzer, to ask it more); later amendments
+	 * to it come through amend. */
+	void (*segment)(void *user, const struct tp_analyzer *an, const struct tp_segment *seg,
+	                const struct tp_verdict *v);
 	void (*amend)(void *user, const struct tp_amend *a);
 	void (*conn)(void *user, const struct tp_conn_record *r);
 	void (*flood)(void *user, const struct tp_flood *f);
+	/* After tp_finish(): what the end of the capture settled. */
+	void (*finish)(void *user, const struct tp_analyzer *an);
 };
 
 /* The analysis the subcommands ask for: the core's configuration and the

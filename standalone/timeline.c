@@ -4,12 +4,11 @@
  * flood window; the SYN floods the core detected are shaded and the
  * detection thresholds drawn, so a reader sees why an alert fired (or not).
  *
- * Nothing is detected here. The half-open count follows the core's
- * verdicts the way its flood detector counts (core/flood.c): a connection
- * is half-open from its first SYN toward the server until its handshake
- * completes (both endpoints ESTABLISHED), an RST ends it, its late verdict
- * (half_open, syn_unanswered) settles it, or its record is written. Floods
- * are the core's alerts, with their start, end and peak.
+ * Nothing is detected or counted here: after each segment the core's SYN
+ * flood detector says how many connections toward the server it holds
+ * half-open and how many opening SYNs it has counted (tp_server_load), so
+ * the picture shows exactly what the detector saw, evicted connections
+ * included. Floods are the core's alerts, with their start, end and peak.
  */
 #define _DEFAULT_SOURCE /* gmtime_r, isatty */
 #include <errno.h>
@@ -35,8 +34,6 @@ struct bin {
 	uint8_t touched;    /* any of the above set in it */
 };
 
-enum { CS_HANDSHAKE = 1, CS_COUNTED = 2 }; /* per connection, by the core's index */
-
 struct timeline {
 	struct tp_addr addr;
 	uint16_t port;
@@ -45,11 +42,9 @@ struct timeline {
 	int64_t now;         /* the latest verdict's time */
 	int64_t first_ns, last_ns; /* the server's first and last segment */
 	int seen;
-	uint8_t *cs;         /* CS_* by connection index */
-	size_t ncs;
-	uint32_t half_open;  /* now */
-	uint32_t pending;    /* ends of half-open reported by callbacks inside tp_feed */
-	uint64_t syns, conns_counted;
+	uint32_t half_open;  /* the detector's count after the last segment */
+	uint64_t syn_total;  /* and its count of opening SYNs */
+	uint64_t syns;       /* opening SYNs toward the server in the picture */
 	int64_t b0, bw;      /* bins start at b0, bw ns wide */
 	size_t nb;           /* bins in use */
 	int have_b0;
@@ -95,96 +90,42 @@ static struct bin *bin_at(struct timeline *T, int64_t t)
 	return &T->bin[i];
 }
 
-static void set_count(struct timeline *T, int64_t t, uint32_t value, int syn)
+static void set_count(struct timeline *T, int64_t t, uint32_t value, uint32_t syns)
 {
 	struct bin *b = bin_at(T, t);
 	if (!b->touched || value > b->max)
 		b->max = value;
 	b->touched = 1;
 	b->last = value;
-	b->syns += (uint32_t)syn;
+	b->syns += syns;
 }
 
 /* ---- following the core's verdicts ---------------------------------------- */
-
-static uint8_t *conn_state(struct timeline *T, uint64_t conn)
-{
-	if (conn >= T->ncs) {
-		size_t n = T->ncs ? T->ncs : 4096;
-		while (n <= conn)
-			n *= 2;
-		uint8_t *ncs = realloc(T->cs, n);
-		if (!ncs) {
-			T->oom = 1;
-			return NULL;
-		}
-		memset(ncs + T->ncs, 0, n - T->ncs);
-		T->cs = ncs;
-		T->ncs = n;
-	}
-	return &T->cs[conn];
-}
-
-/* A counted connection stopped being half-open (now, or at the next verdict). */
-static void half_open_done(struct timeline *T, uint64_t conn, int later)
-{
-	uint8_t *cs = conn < T->ncs ? &T->cs[conn] : NULL;
-	if (!cs || !(*cs & CS_COUNTED))
-		return;
-	*cs &= (uint8_t)~CS_COUNTED;
-	if (later) {
-		T->pending++;
-		return;
-	}
-	if (T->half_open)
-		T->half_open--;
-	set_count(T, T->now, T->half_open, 0);
-}
-
-/* Callbacks inside tp_feed() came before the segment was processed: the
- * core's timers run first. */
-static void settle_pending(struct timeline *T)
-{
-	if (!T->pending)
-		return;
-	T->half_open -= T->pending < T->half_open ? T->pending : T->half_open;
-	T->pending = 0;
-	set_count(T, T->now, T->half_open, 0);
-}
 
 static int is_server(const struct timeline *T, const struct tp_addr *a, uint16_t port)
 {
 	return port == T->port && sub_addr_eq(a, &T->addr);
 }
 
-static int both_established(const struct tp_verdict *v)
+/* What the detector counts toward the server, after this segment (and the
+ * timers that ran before it): a change is a point on the curve. */
+static void sample(struct timeline *T, const struct tp_analyzer *an, int64_t t)
 {
-	return v->orig_state == TP_ESTABLISHED && v->resp_state == TP_ESTABLISHED;
+	struct tp_server_load load;
+	if (tp_server_load(an, &T->addr, T->port, &load) != 0)
+		load.half_open = 0, load.syns = 0; /* not tracked (yet, or any more) */
+	/* A forgotten server starts counting again from 0. */
+	uint64_t syns = load.syns >= T->syn_total ? load.syns - T->syn_total : load.syns;
+	T->syn_total = load.syns;
+	if (load.half_open == T->half_open && !syns)
+		return;
+	T->half_open = load.half_open;
+	T->syns += syns;
+	set_count(T, t, load.half_open, (uint32_t)syns);
 }
 
-/* An RST the receiver accepted during the handshake ends it (refused or reset). */
-static int accepted_rst(const struct tp_verdict *v)
-{
-	return v->step == TP_STEP_RST &&
-	       (v->anomalies & (TP_ABIT(TP_A_REFUSED) | TP_ABIT(TP_A_HANDSHAKE_RESET) | TP_ABIT(TP_A_RESET_ABORT)));
-}
-
-/* The first SYN of a connection, which the core counts toward its server. */
-static int opening_syn(const struct tp_verdict *v, uint8_t cs)
-{
-	uint8_t snd = v->dir == TP_DIR_ORIG ? v->orig_state : v->resp_state;
-	uint8_t rcv = v->dir == TP_DIR_ORIG ? v->resp_state : v->orig_state;
-	return v->step == TP_STEP_HS_SYN && !v->rtx && !(cs & CS_HANDSHAKE) && snd == TP_SYN_SENT &&
-	       rcv == TP_SYN_RECEIVED && !(v->anomalies & TP_ABIT(TP_A_BAD_CHECKSUM));
-}
-
-static int handshake_step(uint8_t step)
-{
-	return step == TP_STEP_HS_SYN || step == TP_STEP_HS_SYNACK || step == TP_STEP_SIM_SYN ||
-	       step == TP_STEP_SIM_SYNACK;
-}
-
-static void on_segment(void *user, const struct tp_segment *s, const struct tp_verdict *v)
+static void on_segment(void *user, const struct tp_analyzer *an, const struct tp_segment *s,
+                       const struct tp_verdict *v)
 {
 	struct timeline *T = user;
 	if (!T->have_t0) {
@@ -193,39 +134,21 @@ static void on_segment(void *user, const struct tp_segment *s, const struct tp_v
 	}
 	if (v->ts_ns > T->now)
 		T->now = v->ts_ns;
-	settle_pending(T);
-	int to = is_server(T, &s->dst, s->dport);
-	if (!to && !is_server(T, &s->src, s->sport))
-		return;
-	if (!T->seen)
-		T->first_ns = v->ts_ns;
-	T->seen = 1;
-	T->last_ns = v->ts_ns;
-	bin_at(T, v->ts_ns); /* the server's activity spans the picture */
-	uint8_t *cs = conn_state(T, v->conn);
-	if (!cs)
-		return;
-	if ((*cs & CS_COUNTED) && (both_established(v) || accepted_rst(v)))
-		half_open_done(T, v->conn, 0);
-	if (to && opening_syn(v, *cs)) {
-		*cs |= CS_COUNTED;
-		T->half_open++;
-		T->syns++;
-		set_count(T, v->ts_ns, T->half_open, 1);
+	if (is_server(T, &s->dst, s->dport) || is_server(T, &s->src, s->sport)) {
+		if (!T->seen)
+			T->first_ns = v->ts_ns;
+		T->seen = 1;
+		T->last_ns = v->ts_ns;
+		bin_at(T, v->ts_ns); /* the server's activity spans the picture */
 	}
-	if (handshake_step(v->step))
-		*cs |= CS_HANDSHAKE;
+	sample(T, an, T->now);
 }
 
-static void on_amend(void *user, const struct tp_amend *a)
+/* The end of the capture settles every connection still half-open. */
+static void on_finish(void *user, const struct tp_analyzer *an)
 {
-	if (a->add & (TP_ABIT(TP_A_HALF_OPEN) | TP_ABIT(TP_A_SYN_UNANSWERED)))
-		half_open_done(user, a->conn, 1);
-}
-
-static void on_conn(void *user, const struct tp_conn_record *r)
-{
-	half_open_done(user, r->conn, 1);
+	struct timeline *T = user;
+	sample(T, an, T->now);
 }
 
 static void on_flood(void *user, const struct tp_flood *f)
@@ -572,10 +495,8 @@ int timeline_main(int argc, char **argv)
 		rc = SUB_EXIT_USAGE;
 	}
 	if (rc == SUB_EXIT_OK) {
-		struct sub_hooks h = { .user = T, .segment = on_segment, .amend = on_amend, .conn = on_conn,
-			               .flood = on_flood };
+		struct sub_hooks h = { .user = T, .segment = on_segment, .flood = on_flood, .finish = on_finish };
 		rc = sub_analyse(file, &an, &h);
-		settle_pending(T); /* what tp_finish settled, at the capture's end */
 	}
 	if (rc == SUB_EXIT_OK || rc == SUB_EXIT_DAMAGED) {
 		char srv[64];
@@ -597,7 +518,6 @@ int timeline_main(int argc, char **argv)
 			}
 		}
 	}
-	free(T->cs);
 	free(T->flood);
 	free(T);
 	return rc;
