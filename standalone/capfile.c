@@ -150,6 +150,30 @@ static int classic_plausible(const struct capfile *cf, size_t off)
 	return 1;
 }
 
+/* The damage reaches the end of the file: nothing after it to read. */
+static enum cf_result damaged_to_end(struct capfile *cf)
+{
+	cf->start = cf->end;
+	cf->done = 1;
+	return CF_DAMAGED;
+}
+
+/* A damaged record or block starting at file offset from: slide on from
+ * from + step (records are byte-aligned, pcapng blocks 32-bit aligned) to
+ * the next place resync() finds plausible, and say so in the message. */
+static enum cf_result damaged_resync(struct capfile *cf, uint64_t from, size_t step, int (*resync)(struct capfile *),
+                                     const char *unit)
+{
+	cf->start = (size_t)(from - cf->base) + step;
+	if (!resync(cf)) {
+		add_err(cf, "; no plausible %s after it", unit);
+		return damaged_to_end(cf);
+	}
+	add_err(cf, "; skipped %llu bytes to the next plausible %s", (unsigned long long)(cf->base + cf->start - from),
+	        unit);
+	return CF_DAMAGED;
+}
+
 static int classic_resync(struct capfile *cf)
 {
 	for (;;) {
@@ -173,31 +197,18 @@ static enum cf_result classic_next(struct capfile *cf, struct cf_packet *pkt)
 			return CF_END;
 		set_err(cf, "packet %llu: record header cut short (%zu of 16 bytes); end of file",
 		        (unsigned long long)n, avail(cf));
-		cf->start = cf->end;
-		cf->done = 1;
-		return CF_DAMAGED;
+		return damaged_to_end(cf);
 	}
 	uint32_t sec = rd32(cf, 0), frac = rd32(cf, 4), incl = rd32(cf, 8), orig = rd32(cf, 12);
 	if (incl > classic_limit(cf)) {
 		set_err(cf, "packet %llu: captured length %u is absurd (snaplen %u)", (unsigned long long)n, incl,
 		        cf->snaplen);
-		uint64_t from = cf->base + cf->start;
-		cf->start++;
-		if (classic_resync(cf)) {
-			add_err(cf, "; skipped %llu bytes to the next plausible record",
-			        (unsigned long long)(cf->base + cf->start - from));
-		} else {
-			add_err(cf, "; no plausible record after it");
-			cf->done = 1;
-		}
-		return CF_DAMAGED;
+		return damaged_resync(cf, cf->base + cf->start, 1, classic_resync, "record");
 	}
 	if (!ensure(cf, 16 + (size_t)incl)) {
 		set_err(cf, "packet %llu: record cut short (%zu of %u captured bytes); end of file",
 		        (unsigned long long)n, avail(cf) - 16, incl);
-		cf->start = cf->end;
-		cf->done = 1;
-		return CF_DAMAGED;
+		return damaged_to_end(cf);
 	}
 	pkt->data = cf->buf + cf->start + 16;
 	pkt->caplen = incl;
@@ -253,20 +264,6 @@ static int ng_resync(struct capfile *cf)
 			return 1;
 		cf->start += 4; /* blocks are 32-bit aligned */
 	}
-}
-
-static enum cf_result ng_damaged(struct capfile *cf, uint64_t from)
-{
-	cf->start = (size_t)(from - cf->base) + 4;
-	if (ng_resync(cf)) {
-		add_err(cf, "; skipped %llu bytes to the next plausible block",
-		        (unsigned long long)(cf->base + cf->start - from));
-	} else {
-		add_err(cf, "; no plausible block after it");
-		cf->start = cf->end;
-		cf->done = 1;
-	}
-	return CF_DAMAGED;
 }
 
 static void ng_add_iface(struct capfile *cf, uint32_t len)
@@ -325,43 +322,37 @@ static enum cf_result ng_next(struct capfile *cf, struct cf_packet *pkt)
 				return CF_END;
 			set_err(cf, "packet %llu: block header cut short (%zu of 8 bytes); end of file",
 			        (unsigned long long)n, avail(cf));
-			cf->start = cf->end;
-			cf->done = 1;
-			return CF_DAMAGED;
+			return damaged_to_end(cf);
 		}
 		uint32_t type = rd32(cf, 0);
 		if (type == PCAPNG_SHB) { /* a new section: its own byte order, no interfaces yet */
 			if (!ensure(cf, 12)) {
 				set_err(cf, "packet %llu: section header cut short; end of file", (unsigned long long)n);
-				cf->start = cf->end;
-				cf->done = 1;
-				return CF_DAMAGED;
+				return damaged_to_end(cf);
 			}
 			uint32_t bom = rd32(cf, 8);
 			if (bom == 0x4D3C2B1Au)
 				cf->swapped = !cf->swapped;
 			else if (bom != 0x1A2B3C4Du) {
 				set_err(cf, "packet %llu: section header with a bad byte-order magic", (unsigned long long)n);
-				return ng_damaged(cf, from);
+				return damaged_resync(cf, from, 4, ng_resync, "block");
 			}
 			cf->nifs = 0;
 		}
 		uint32_t len = rd32(cf, 4);
 		if (len < 12 || len % 4 || len > MAX_RECORD) {
 			set_err(cf, "packet %llu: block length %u is absurd", (unsigned long long)n, len);
-			return ng_damaged(cf, from);
+			return damaged_resync(cf, from, 4, ng_resync, "block");
 		}
 		if (!ensure(cf, len)) {
 			set_err(cf, "packet %llu: block cut short (%zu of %u bytes); end of file", (unsigned long long)n,
 			        avail(cf), len);
-			cf->start = cf->end;
-			cf->done = 1;
-			return CF_DAMAGED;
+			return damaged_to_end(cf);
 		}
 		if (rd32(cf, len - 4) != len) {
 			set_err(cf, "packet %llu: block length %u at its start, %u at its end", (unsigned long long)n, len,
 			        rd32(cf, len - 4));
-			return ng_damaged(cf, from);
+			return damaged_resync(cf, from, 4, ng_resync, "block");
 		}
 		const struct iface *ifc = NULL;
 		uint32_t ifid = 0, caplen = 0, orig = 0;
