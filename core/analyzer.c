@@ -20,6 +20,7 @@ void tp_config_default(struct tp_config *cfg)
 	cfg->closed_linger_ns = NS(60);      /* 2 MSL on Linux: TIME-WAIT lasts 60 s */
 	cfg->half_closed_timeout_ns = NS(60);
 	cfg->max_conns = 1000000;
+	cfg->max_embryonic = 65536;
 	cfg->checksum_verify = 0;
 	cfg->flood_window_ns = NS(1);
 	cfg->flood_min_half_open = 100;
@@ -89,20 +90,58 @@ static int sender_is_orig(const struct tp_analyzer *an, const struct tp_segment 
 	return s->sport > s->dport || s->sport == s->dport;
 }
 
-/* The cap is reached: end the connection least likely to matter. */
+#define N_EMBRYONIC 3 /* the lists of connections in their handshake */
+
+static uint64_t embryonic(const struct tp_analyzer *an)
+{
+	return an->tcount[TP_T_HANDSHAKE] + an->tcount[TP_T_SYN] + an->tcount[TP_T_SYNACK];
+}
+
+/* End the head of the first non-empty list in order, unless it is keep. */
+static int evict_from(struct tp_analyzer *an, const enum tp_timer_class *order, size_t n,
+                      const struct tp_conn *keep)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct tp_conn *c = an->thead[order[i]];
+		if (c && c != keep) {
+			an->stats.evicted++;
+			tp_flood_evicted(an, c);
+			finish_conn(an, c, TP_END_EVICTED);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The cap is reached: end the connection least likely to matter. Embryonic
+ * ones whose late verdict is out go first: their record is final. */
 static void evict_one(struct tp_analyzer *an)
 {
 	static const enum tp_timer_class order[] = {
 		TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK, TP_T_CLOSED, TP_T_HALF_CLOSED, TP_T_OPEN,
 	};
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-		struct tp_conn *c = an->thead[order[i]];
-		if (c) {
-			an->stats.evicted++;
-			tp_flood_evicted(an, c);
-			finish_conn(an, c, TP_END_EVICTED);
-			return;
+	evict_from(an, order, sizeof order / sizeof order[0], NULL);
+}
+
+/*
+ * Too many connections in their handshake: a SYN flood, which would
+ * otherwise fill memory with connections that never open. Like a kernel's
+ * SYN backlog, keep the newest: first those whose late verdict is out, then
+ * the one nearest its deadline. c (just fed) stays, so the connection of
+ * the verdict just returned is still there for the front end.
+ */
+static void trim_embryonic(struct tp_analyzer *an, const struct tp_conn *c)
+{
+	while (embryonic(an) > an->cfg.max_embryonic) {
+		enum tp_timer_class order[N_EMBRYONIC] = { TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK };
+		const struct tp_conn *syn = an->thead[TP_T_SYN], *synack = an->thead[TP_T_SYNACK];
+		if (syn && synack &&
+		    synack->tstamp + an->cfg.half_open_timeout_ns < syn->tstamp + an->cfg.syn_timeout_ns) {
+			order[1] = TP_T_SYNACK;
+			order[2] = TP_T_SYN;
 		}
+		if (!evict_from(an, order, N_EMBRYONIC, c))
+			break;
 	}
 }
 
@@ -131,6 +170,7 @@ void tp_advance(struct tp_analyzer *an, int64_t now_ns)
 		an->now_ns = now_ns;
 	for (int cls = 0; cls < TP_T_COUNT; cls++)
 		expire_class(an, (enum tp_timer_class)cls, an->now_ns);
+	tp_flood_age_orphans(an, an->now_ns);
 	tp_flood_advance(an, an->now_ns, 0);
 }
 
@@ -202,6 +242,8 @@ void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdi
 		an->stats.anomalies[TP_A_PORT_REUSE]++;
 	}
 	update_timer(an, c);
+	if (an->cfg.max_embryonic && c->tclass <= TP_T_HANDSHAKE)
+		trim_embryonic(an, c);
 }
 
 static int by_idx(const void *x, const void *y)

@@ -29,15 +29,30 @@ struct tp_server {
 	uint32_t syn_cur, syn_prev;
 	uint64_t syn_total;
 	uint32_t half_open, peak_half_open;
-	/* Half-open connections evicted from the connection table at the cap
-	 * are still half-open: they stay in half_open for one to two lifetimes
-	 * of an embryonic connection (two buckets), then age out. */
-	uint32_t orphans_cur, orphans_prev;
-	int64_t orphan_epoch;
+	/* Half-open connections evicted from the connection table, still in
+	 * half_open until their deadline (tp_flood_table.orphans) */
+	uint32_t orphans;
 	uint8_t sk_cur[SKETCH_BITS / 8], sk_prev[SKETCH_BITS / 8];
 	struct tp_flood f;  /* the flood under way */
 	uint32_t gen;       /* its number in the table (tp_flood_table.gen) */
 	uint8_t *hll;       /* HLL_REGS registers while in a flood */
+};
+
+/*
+ * Evicted half-open connections, in order of the deadline at which the
+ * connection table would have given their late verdict and stopped counting
+ * them. One queue per deadline list (SYN, SYN-ACK): eviction takes list
+ * heads, so each queue is in deadline order and aging looks at its head.
+ * Only those before their deadline are held: a flood's last few seconds.
+ */
+struct tp_orphan {
+	int64_t deadline;
+	struct tp_server *server; /* not freed while it has orphans */
+	uint32_t source;          /* hash of its source, for a flood that starts later */
+};
+struct tp_orphan_queue {
+	struct tp_orphan *q;
+	size_t head, len, cap; /* ring */
 };
 
 struct tp_flood_table {
@@ -45,6 +60,7 @@ struct tp_flood_table {
 	uint32_t n, count;
 	uint32_t gen; /* floods started so far, on any server */
 	int64_t last_sweep;
+	struct tp_orphan_queue orphans[2]; /* [0] from the SYN list, [1] the SYN-ACK list */
 };
 
 struct tp_flood_table *tp_flood_new(void)
@@ -74,6 +90,8 @@ void tp_flood_free(struct tp_flood_table *t)
 		}
 	}
 	free(t->b);
+	free(t->orphans[0].q);
+	free(t->orphans[1].q);
 	free(t);
 }
 
@@ -228,6 +246,8 @@ static void mark_earlier(struct tp_analyzer *an, struct tp_server *s, const stru
 		}
 }
 
+static void mark_orphans(struct tp_flood_table *t, struct tp_server *s);
+
 static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now, const struct tp_conn *cur)
 {
 	memset(&s->f, 0, sizeof s->f);
@@ -241,6 +261,7 @@ static void flood_start(struct tp_analyzer *an, struct tp_server *s, int64_t now
 	s->f.start_ns = now;
 	s->f.peak_half_open = s->half_open;
 	mark_earlier(an, s, cur);
+	mark_orphans(an->floods, s);
 }
 
 int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *seg, struct tp_conn *c)
@@ -317,6 +338,49 @@ void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c)
 		s->f.completed++;
 }
 
+static int orphan_push(struct tp_orphan_queue *oq, int64_t deadline, struct tp_server *s, uint32_t source)
+{
+	if (oq->len == oq->cap) {
+		size_t cap = oq->cap ? oq->cap * 2 : 1024;
+		struct tp_orphan *q = malloc(cap * sizeof *q);
+		if (!q)
+			return -1;
+		for (size_t i = 0; i < oq->len; i++)
+			q[i] = oq->q[(oq->head + i) % oq->cap];
+		free(oq->q);
+		oq->q = q;
+		oq->head = 0;
+		oq->cap = cap;
+	}
+	oq->q[(oq->head + oq->len++) % oq->cap] = (struct tp_orphan){ deadline, s, source };
+	return 0;
+}
+
+/* Half-open connections already evicted when the flood starts are among
+ * those that built it: count them as mark_earlier() counts tracked ones
+ * (their records are out, so their SYNs cannot be marked). */
+static void mark_orphans(struct tp_flood_table *t, struct tp_server *s)
+{
+	for (int i = 0; i < 2; i++) {
+		const struct tp_orphan_queue *oq = &t->orphans[i];
+		for (size_t k = 0; k < oq->len; k++) {
+			const struct tp_orphan *o = &oq->q[(oq->head + k) % oq->cap];
+			if (o->server != s)
+				continue;
+			s->f.syns++;
+			s->f.synacks += i == 1;
+			hll_add(s->hll, o->source);
+		}
+	}
+}
+
+static void orphan_done(struct tp_server *s)
+{
+	s->orphans--;
+	if (s->half_open)
+		s->half_open--;
+}
+
 void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c)
 {
 	if (!c->counted_half_open)
@@ -325,20 +389,28 @@ void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c)
 	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
 	if (!s)
 		return;
-	if (!s->orphans_cur && !s->orphans_prev)
-		s->orphan_epoch = an->now_ns;
-	s->orphans_cur++;
+	s->orphans++;
+	/* Only the deadline lists hold connections counted as half-open. */
+	if (c->tclass != TP_T_SYN && c->tclass != TP_T_SYNACK) {
+		orphan_done(s);
+		return;
+	}
+	int64_t deadline = c->tstamp + tp_timer_timeout(an, (enum tp_timer_class)c->tclass);
+	uint32_t source = hash_addr(&c->addr[0], 0x5bd1e995U);
+	if (orphan_push(&an->floods->orphans[c->tclass == TP_T_SYNACK], deadline, s, source) < 0)
+		orphan_done(s); /* no memory: stop counting it now rather than never */
 }
 
-static void age_orphans(const struct tp_analyzer *an, struct tp_server *s, int64_t now)
+void tp_flood_age_orphans(struct tp_analyzer *an, int64_t now)
 {
-	int64_t life = an->cfg.half_open_timeout_ns + an->cfg.handshake_idle_ns;
-	if (!(s->orphans_cur | s->orphans_prev) || now - s->orphan_epoch < life)
-		return;
-	s->half_open -= s->orphans_prev < s->half_open ? s->orphans_prev : s->half_open;
-	s->orphans_prev = s->orphans_cur;
-	s->orphans_cur = 0;
-	s->orphan_epoch = now;
+	for (int i = 0; i < 2; i++) {
+		struct tp_orphan_queue *oq = &an->floods->orphans[i];
+		while (oq->len && oq->q[oq->head].deadline <= now) {
+			orphan_done(oq->q[oq->head].server);
+			oq->head = (oq->head + 1) % oq->cap;
+			oq->len--;
+		}
+	}
 }
 
 int tp_server_load(const struct tp_analyzer *an, const struct tp_addr *server, uint16_t port,
@@ -365,10 +437,9 @@ void tp_flood_advance(struct tp_analyzer *an, int64_t now, int at_end)
 		while (*pp) {
 			struct tp_server *s = *pp;
 			roll_window(s, now, w);
-			age_orphans(an, s, now);
 			if (s->in_flood && (at_end || syn_rate(s, now, w) < an->cfg.flood_min_syn_rate / 2.0))
 				flood_end(an, s);
-			if (!s->in_flood && s->half_open == 0 && now - s->last_syn_ns > 2 * w) {
+			if (!s->in_flood && s->half_open == 0 && s->orphans == 0 && now - s->last_syn_ns > 2 * w) {
 				*pp = s->next;
 				t->count--;
 				free(s);

@@ -144,6 +144,7 @@ static void timer_unlink(struct tp_analyzer *an, struct tp_conn *c)
 	else
 		an->ttail[c->tclass] = c->tprev;
 	c->tprev = c->tnext = NULL;
+	an->tcount[c->tclass]--;
 	c->tclass = TP_T_COUNT;
 }
 
@@ -164,6 +165,7 @@ void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class
 	timer_unlink(an, c);
 	c->tclass = (uint8_t)cls;
 	c->tstamp = stamp;
+	an->tcount[cls]++;
 	c->tnext = NULL;
 	c->tprev = an->ttail[cls];
 	if (an->ttail[cls])

@@ -90,6 +90,7 @@ struct tp_analyzer {
 	struct tp_conn **buckets;
 	uint32_t nbuckets;       /* power of two */
 	struct tp_conn *thead[TP_T_COUNT], *ttail[TP_T_COUNT];
+	uint64_t tcount[TP_T_COUNT]; /* connections on each list */
 	uint64_t next_idx;
 	int64_t now_ns;
 
@@ -128,9 +129,11 @@ int tp_flood_syn(struct tp_analyzer *an, const struct tp_segment *s, struct tp_c
 void tp_flood_synack(struct tp_analyzer *an, struct tp_conn *c);
 /* A connection toward the server stopped being half-open. */
 void tp_flood_half_open_done(struct tp_analyzer *an, struct tp_conn *c);
-/* An embryonic connection evicted at the cap: still half-open for flood
- * detection until it would have aged out of the table. */
+/* An embryonic connection evicted at a cap: still half-open for flood
+ * detection until the deadline of its late verdict, as if it had stayed. */
 void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c);
+/* Evicted half-open connections whose deadline has come stop counting. */
+void tp_flood_age_orphans(struct tp_analyzer *an, int64_t now_ns);
 void tp_flood_advance(struct tp_analyzer *an, int64_t now_ns, int at_end);
 
 #endif /* TP_INTERNAL_H */

@@ -327,6 +327,11 @@ struct tp_config {
 	int64_t closed_linger_ns;       /* after close/reset, keep for stray segments (default 60 s: 2 MSL on Linux) */
 	int64_t half_closed_timeout_ns; /* one FIN, peer silent this long: half_closed (default 60 s) */
 	uint32_t max_conns;             /* cap on tracked connections (default 1,000,000) */
+	/* Cap on connections still in their handshake (default 65,536), like a
+	 * kernel's SYN backlog: a SYN flood evicts the oldest of them (reported,
+	 * end "evicted", still counted toward the flood) instead of filling
+	 * memory; established connections are not touched by it. 0: no cap. */
+	uint32_t max_embryonic;
 	int key_context;                /* add VLAN/tunnel context to the connection key */
 	int checksum_verify;            /* treat TP_CSUM_BAD segments as Zeek does (C/c, not analysed) */
 	/* Zeek's likely_server_ports, which decide who is the originator of a
@@ -348,7 +353,7 @@ struct tp_stats {
 	uint64_t segments;
 	uint64_t conns_total;
 	uint64_t conns_active, conns_peak;
-	uint64_t evicted;      /* pushed out by the max_conns cap (still reported) */
+	uint64_t evicted;      /* pushed out by max_conns or max_embryonic (still reported) */
 	uint64_t expired;      /* idle timeout */
 	uint64_t bad_checksum;
 	uint64_t floods;

@@ -90,6 +90,7 @@ static const char *pref_half_closed_timeout;
 static const char *pref_flood_window;
 static const char *pref_flood_min_spread;
 static guint pref_max_conns;
+static guint pref_max_embryonic;
 static guint pref_flood_min_half_open;
 static guint pref_flood_min_rate;
 static gboolean pref_key_context = FALSE;
@@ -144,6 +145,7 @@ static void config_from_prefs(struct tp_config *cfg, gboolean warn)
 		ws_warning("tcpphase.flood_min_spread: '%s' is not a non-negative number; using the default",
 		           pref_flood_min_spread ? pref_flood_min_spread : "");
 	cfg->max_conns = pref_max_conns;
+	cfg->max_embryonic = pref_max_embryonic;
 	cfg->flood_min_half_open = pref_flood_min_half_open;
 	cfg->flood_min_syn_rate = pref_flood_min_rate;
 	cfg->key_context = pref_key_context ? 1 : 0;
@@ -578,6 +580,7 @@ static void register_prefs(void)
 	pref_flood_window = seconds_str(d.flood_window_ns);
 	pref_flood_min_spread = g_strdup_printf("%g", d.flood_min_spread);
 	pref_max_conns = d.max_conns;
+	pref_max_embryonic = d.max_embryonic;
 	pref_flood_min_half_open = d.flood_min_half_open;
 	pref_flood_min_rate = d.flood_min_syn_rate;
 
@@ -598,6 +601,9 @@ static void register_prefs(void)
 	        &pref_half_closed_timeout);
 	prefs_register_uint_preference(m, "max_conns", "Connections tracked at once",
 	        "At the cap the oldest embryonic connection is evicted first (--max-conns).", 10, &pref_max_conns);
+	prefs_register_uint_preference(m, "max_embryonic", "Connections in their handshake at most",
+	        "Like a SYN backlog: a SYN flood evicts the oldest embryonic connections, which are still "
+	        "counted toward the flood; 0: no cap (--max-embryonic).", 10, &pref_max_embryonic);
 	prefs_register_string_preference(m, "flood_window", "SYN flood window (seconds)",
 	        "The sliding window of SYN flood detection (--flood-window).", &pref_flood_window);
 	prefs_register_uint_preference(m, "flood_min_half_open", "SYN flood: half-open connections",

@@ -20,7 +20,7 @@ enum {
 	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_BARE, SUB_SPORTS,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
 	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HALFCLOSED, SUB_FWIN,
-	SUB_MAXCONNS, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
+	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
 };
 
 static const struct option analysis_opts[] = {
@@ -35,6 +35,7 @@ static const struct option analysis_opts[] = {
 	{ "half-closed-timeout", required_argument, 0, SUB_HALFCLOSED },
 	{ "flood-window", required_argument, 0, SUB_FWIN },
 	{ "max-conns", required_argument, 0, SUB_MAXCONNS },
+	{ "max-embryonic", required_argument, 0, SUB_MAXEMB },
 	{ "flood-min-half-open", required_argument, 0, SUB_FHO },
 	{ "flood-min-rate", required_argument, 0, SUB_FRATE },
 	{ "flood-min-spread", required_argument, 0, SUB_FSPREAD },
@@ -53,6 +54,7 @@ static const struct {
 	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS },
 	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS },
 	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32 },
+	[SUB_MAXEMB - SUB_SECONDS] = { offsetof(struct tp_config, max_embryonic), NUM_U32 },
 	[SUB_FHO - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_half_open), NUM_U32 },
 	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_syn_rate), NUM_U32 },
 	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_spread), NUM_DOUBLE },

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The CLI as a user meets it: options, formats, exit codes, damaged input.
 
-usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR
+usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 """
 import json
 import os
@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 BIN, CAPS = sys.argv[1], sys.argv[2]
+GEN = sys.argv[3] if len(sys.argv) > 3 else None  # bench/tp_gen, for a long flood
 # a real trace with one complete HTTP connection (Zeek: SF, ShADadfF)
 HTTP = os.path.join(CAPS, "zeek", "tcp-http-with-padding.pcap")
 failures = []
@@ -260,14 +261,51 @@ check(p.returncode == 0 and s["peak_tracked"] == 50 and s["evicted"] > 250,
       f"--max-conns 50 on the flood: at most 50 tracked, {s['evicted']} evicted and counted in the summary")
 check(len(conns) == s["connections"] and sum(r["end"] == "evicted" for r in conns) == s["evicted"],
       "--max-conns 50: every connection has a record; evicted ones say end 'evicted'")
-check(len(alerts) == 1 and len(full_alert) == 1 and alerts[0]["peak_half_open"] == full_alert[0]["peak_half_open"],
-      "--max-conns 50: the flood is still detected, with the same peak of half-open connections")
+check(len(alerts) == 1 and len(full_alert) == 1 and alerts[0] == full_alert[0],
+      "--max-conns 50: the flood is still detected, with the same alert (SYNs, sources, answers, peak half-open)")
+# the embryonic cap (a SYN backlog): only connections in their handshake are
+# evicted, and the flood alert is the one the uncapped run gives
+p = run(["-r", FLOOD, "-F", "json", "--max-embryonic", "20"])
+emb = jsonl(p.stdout)
+s_emb = emb[-1]
+e_conns = [r for r in emb if r["type"] == "conn"]
+check(p.returncode == 0 and s_emb["evicted"] > 250 and s_emb["peak_tracked"] <= 30,
+      f"--max-embryonic 20 on the flood: {s_emb['evicted']} evicted, peak tracked {s_emb['peak_tracked']}")
+check(all(r["handshake"] not in ("complete", "none") for r in e_conns if r["end"] == "evicted"),
+      "--max-embryonic 20: every evicted connection was still in its handshake")
+check([r for r in emb if r["type"] == "alert"] == full_alert,
+      "--max-embryonic 20: the same flood alert as without a cap")
 # determinism: the same input, byte-identical output
 runs = [run(["-r", FLOOD, "-F", "json", "--segments", "--conns"]).stdout for _ in range(3)]
 check(runs[0] == runs[1] == runs[2] and len(runs[0]) > 1000, "three runs on the flood give byte-identical output")
 p = run(["-r", FLOOD, "--max-conns", "50"])
 check(f"(peak tracked 50, evicted {s['evicted']})" in p.stdout,
       "--max-conns 50: the text summary shows the evictions")
+
+# A flood that outlasts the SYN timeout (tp_gen: 20,000 spoofed SYNs over 8 s),
+# so connections are evicted before their late verdict and must stop counting
+# as half-open when it would have come: a cap of 2,000 gives the uncapped
+# run's alert and verdict counts, in a tenth of the connections tracked.
+if GEN:
+    gen_dir = tempfile.mkdtemp()
+    try:
+        big = os.path.join(gen_dir, "flood8s.pcap")
+        g = subprocess.run([GEN, "--flood", "--seed", "3", "--syns", "20000", "--duration", "8", "-o", big],
+                           capture_output=True, text=True)
+        check(g.returncode == 0, "tp_gen made an 8 s flood of 20,000 SYNs")
+        free = jsonl(run(["-r", big, "-F", "json", "--max-embryonic", "0"]).stdout)
+        capd = jsonl(run(["-r", big, "-F", "json", "--max-embryonic", "2000"]).stdout)
+        fa = [r for r in free if r["type"] == "alert"]
+        ca = [r for r in capd if r["type"] == "alert"]
+        check(len(fa) == 1 and ca == fa, "8 s flood, --max-embryonic 2000: the same alert as uncapped"
+              + (f" ({ca} vs {fa})" if ca != fa else ""))
+        fs, cs = free[-1], capd[-1]
+        check(cs["evicted"] > 10000 and cs["peak_tracked"] < fs["peak_tracked"] / 5,
+              f"8 s flood: {cs['evicted']} evicted, peak tracked {cs['peak_tracked']} (uncapped {fs['peak_tracked']})")
+        check(cs["handshake"] == fs["handshake"] and cs["anomalies"] == fs["anomalies"],
+              "8 s flood, --max-embryonic 2000: every handshake verdict and anomaly counted as uncapped")
+    finally:
+        shutil.rmtree(gen_dir, ignore_errors=True)
 
 # damaged captures: the message names the file and the packet, the rest is analysed
 tmp = tempfile.mkdtemp()

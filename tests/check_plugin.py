@@ -328,7 +328,7 @@ def user_checks(ts, binary, caps, results, src_dir):
     check(not wrong, "-G fields: each expert info's summary is the table's" + (f" (differ: {wrong})" if wrong else ""))
     prefs = ts.run(["-G", "currentprefs"]).stdout
     for p in ("half_open_timeout", "syn_timeout", "idle_timeout", "half_closed_timeout", "max_conns",
-              "flood_window", "flood_min_half_open", "flood_min_rate", "flood_min_spread", "key_context",
+              "max_embryonic", "flood_window", "flood_min_half_open", "flood_min_rate", "flood_min_spread", "key_context",
               "zeek_bare", "info_hint"):
         check(re.search(rf"^#?tcpphase\.{p}:", prefs, re.M) is not None, f"-G currentprefs lists tcpphase.{p}")
 
@@ -452,6 +452,7 @@ PREF_PAIRS = [
     (["tcpphase.half_closed_timeout:0.5"], ["--half-closed-timeout", "0.5"]),
     (["tcpphase.idle_timeout:1"], ["--idle-timeout", "1"]),
     (["tcpphase.max_conns:2"], ["--max-conns", "2"]),
+    (["tcpphase.max_embryonic:3"], ["--max-embryonic", "3"]),
     (["tcpphase.flood_window:2", "tcpphase.flood_min_half_open:2", "tcpphase.flood_min_rate:2",
       "tcpphase.flood_min_spread:0"],
      ["--flood-window", "2", "--flood-min-half-open", "2", "--flood-min-rate", "2", "--flood-min-spread", "0"]),
