@@ -39,6 +39,7 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
 		tp_config_default(&an->cfg);
 	if (cb)
 		an->cb = *cb;
+	tp_timer_init(an);
 	an->nbuckets = 1024;
 	an->buckets = calloc(an->nbuckets, sizeof *an->buckets);
 	an->floods = tp_flood_new();
@@ -162,15 +163,21 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 		an->stats.expired++;
 		finish_conn(an, c, cls == TP_T_CLOSED ? TP_END_CLOSED : TP_END_TIMEOUT);
 	}
+	if (c)
+		tp_due_by(an, c->tstamp + to);
 }
 
 void tp_advance(struct tp_analyzer *an, int64_t now_ns)
 {
 	if (now_ns > an->now_ns)
 		an->now_ns = now_ns;
-	for (int cls = 0; cls < TP_T_COUNT; cls++)
-		expire_class(an, (enum tp_timer_class)cls, an->now_ns);
-	tp_flood_age_orphans(an, an->now_ns);
+	/* Per segment, this is usually all: nothing is due yet. */
+	if (an->now_ns >= an->next_due) {
+		an->next_due = INT64_MAX;
+		for (int cls = 0; cls < TP_T_COUNT; cls++)
+			expire_class(an, (enum tp_timer_class)cls, an->now_ns);
+		tp_flood_age_orphans(an, an->now_ns);
+	}
 	tp_flood_advance(an, an->now_ns, 0);
 }
 

@@ -399,6 +399,8 @@ void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c)
 	uint32_t source = hash_addr(&c->addr[0], 0x5bd1e995U);
 	if (orphan_push(&an->floods->orphans[c->tclass == TP_T_SYNACK], deadline, s, source) < 0)
 		orphan_done(s); /* no memory: stop counting it now rather than never */
+	else
+		tp_due_by(an, deadline);
 }
 
 void tp_flood_age_orphans(struct tp_analyzer *an, int64_t now)
@@ -410,6 +412,8 @@ void tp_flood_age_orphans(struct tp_analyzer *an, int64_t now)
 			oq->head = (oq->head + 1) % oq->cap;
 			oq->len--;
 		}
+		if (oq->len)
+			tp_due_by(an, oq->q[oq->head].deadline);
 	}
 }
 

@@ -166,6 +166,7 @@ void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class
 	c->tclass = (uint8_t)cls;
 	c->tstamp = stamp;
 	an->tcount[cls]++;
+	tp_due_by(an, stamp + an->timeout[cls]);
 	c->tnext = NULL;
 	c->tprev = an->ttail[cls];
 	if (an->ttail[cls])
@@ -183,20 +184,20 @@ void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c)
 		return;
 	if (an->ttail[c->tclass] == c) {
 		c->tstamp = c->last_ns;
+		tp_due_by(an, c->tstamp + an->timeout[c->tclass]);
 		return;
 	}
 	tp_timer_set(an, c, (enum tp_timer_class)c->tclass, c->last_ns);
 }
 
-int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_timer_class cls)
+void tp_timer_init(struct tp_analyzer *an)
 {
-	switch (cls) {
-	case TP_T_SYN: return an->cfg.syn_timeout_ns;
-	case TP_T_SYNACK: return an->cfg.half_open_timeout_ns;
-	case TP_T_HANDSHAKE: return an->cfg.handshake_idle_ns;
-	case TP_T_OPEN: return an->cfg.idle_timeout_ns;
-	case TP_T_HALF_CLOSED: return an->cfg.half_closed_timeout_ns;
-	case TP_T_CLOSED: return an->cfg.closed_linger_ns;
-	default: return an->cfg.idle_timeout_ns;
-	}
+	const struct tp_config *cfg = &an->cfg;
+	an->timeout[TP_T_SYN] = cfg->syn_timeout_ns;
+	an->timeout[TP_T_SYNACK] = cfg->half_open_timeout_ns;
+	an->timeout[TP_T_HANDSHAKE] = cfg->handshake_idle_ns;
+	an->timeout[TP_T_OPEN] = cfg->idle_timeout_ns;
+	an->timeout[TP_T_HALF_CLOSED] = cfg->half_closed_timeout_ns;
+	an->timeout[TP_T_CLOSED] = cfg->closed_linger_ns;
+	an->next_due = INT64_MAX;
 }

@@ -91,6 +91,11 @@ struct tp_analyzer {
 	uint32_t nbuckets;       /* power of two */
 	struct tp_conn *thead[TP_T_COUNT], *ttail[TP_T_COUNT];
 	uint64_t tcount[TP_T_COUNT]; /* connections on each list */
+	int64_t timeout[TP_T_COUNT];  /* each list's timeout, from cfg */
+	/* No deadline (list head, evicted half-open connection) comes before
+	 * this: until then tp_advance has nothing to expire. Lowered whenever
+	 * a deadline is set, raised only by a full pass. */
+	int64_t next_due;
 	uint64_t next_idx;
 	int64_t now_ns;
 
@@ -103,9 +108,19 @@ uint32_t tp_flow_hash(const struct tp_addr *a, uint16_t pa, const struct tp_addr
 struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int *from_orig);
 struct tp_conn *tp_flow_insert(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int sender_is_orig);
 void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c);
+void tp_timer_init(struct tp_analyzer *an); /* timeouts from cfg */
 void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp);
 void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c);
-int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_timer_class cls);
+static inline int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_timer_class cls)
+{
+	return an->timeout[cls];
+}
+/* A deadline was set: tp_advance must look again by then. */
+static inline void tp_due_by(struct tp_analyzer *an, int64_t deadline)
+{
+	if (deadline < an->next_due)
+		an->next_due = deadline;
+}
 
 /* conn.c: the RFC 9293 machine, as an observer. */
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s);

@@ -178,9 +178,25 @@ void tp_conn_uid(uint64_t first_frame, char out[20])
 char *tp_addr_str(const struct tp_addr *a, char *buf, size_t len)
 {
 	if (a->family == 4) {
-		snprintf(buf, len, "%u.%u.%u.%u", a->bytes[0], a->bytes[1], a->bytes[2], a->bytes[3]);
+		/* by hand: writing connection records prints two per record */
+		char *p = buf;
+		if (len < 16) { /* too small for every address: none rather than a part */
+			if (len)
+				buf[0] = '\0';
+			return buf;
+		}
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->bytes[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
 		return buf;
 	}
+
 	/* RFC 5952: lower case, longest run of zero groups compressed, not a single one. */
 	uint16_t g[8];
 	for (int i = 0; i < 8; i++)

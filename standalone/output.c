@@ -253,27 +253,68 @@ void out_segment(struct out *o, const struct tp_verdict *v)
 
 /* ---- connections -------------------------------------------------------- */
 
+/* s left-aligned in a column of width w (at least one space after, as "%-ws "). */
+static void put_col(struct line *l, const char *s, size_t w)
+{
+	size_t k = strlen(s);
+	put(l, s);
+	for (; k < w && l->n < sizeof l->b; k++)
+		l->b[l->n++] = ' ';
+	if (l->n < sizeof l->b)
+		l->b[l->n++] = ' ';
+}
+
+static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
+{
+	char a[48];
+	tp_addr_str(h, a, sizeof a);
+	if (h->family == 6)
+		put(l, "[");
+	put(l, a);
+	put(l, h->family == 6 ? "]:" : ":");
+	put_u64(l, port);
+}
+
+/* By hand, as segment_json: one line per connection, and printf's padding
+ * was a tenth of a run that writes connection records. */
 static void conn_text(struct out *o, const struct tp_conn_record *r)
 {
-	char uid[20], a[48], b[48], ep[128], an[512], dur[32];
+	char uid[20], an[512], pk[24];
 	if (!o->header_done && !o->segments) {
 		fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5s %s\n", "uid", "orig -> resp",
 		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
 		o->header_done = 1;
 	}
+	struct line l, ep;
+	l.n = ep.n = 0;
 	tp_conn_uid(r->first_frame, uid);
-	tp_addr_str(&r->orig_h, a, sizeof a);
-	tp_addr_str(&r->resp_h, b, sizeof b);
-	snprintf(ep, sizeof ep, "%s%s%s:%u -> %s%s%s:%u", r->orig_h.family == 6 ? "[" : "", a,
-	         r->orig_h.family == 6 ? "]" : "", r->orig_p, r->resp_h.family == 6 ? "[" : "", b,
-	         r->resp_h.family == 6 ? "]" : "", r->resp_p);
+	put_endpoint(&ep, &r->orig_h, r->orig_p);
+	put(&ep, " -> ");
+	put_endpoint(&ep, &r->resp_h, r->resp_p);
+	ep.b[ep.n < sizeof ep.b ? ep.n : sizeof ep.b - 1] = '\0';
 	int worst = anomalies_str(r->anomalies, ",", 0, an, sizeof an);
 	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
-	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "-");
-	fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5" PRIu64 " %s%s%s\n", uid, ep,
-	        r->conn_state, r->history[0] ? r->history : "-", tp_handshake_name(r->handshake),
-	        tp_teardown_name(r->teardown), tp_state_name(r->orig_state), tp_state_name(r->resp_state),
-	        r->orig_pkts + r->resp_pkts, col, an, *col ? OFF : "");
+	put_col(&l, uid, 18);
+	put_col(&l, ep.b, 47);
+	put_col(&l, r->conn_state, 6);
+	put_col(&l, r->history[0] ? r->history : "-", 12);
+	put_col(&l, tp_handshake_name(r->handshake), 12);
+	put_col(&l, tp_teardown_name(r->teardown), 13);
+	put_col(&l, tp_state_name(r->orig_state), 12);
+	put_col(&l, tp_state_name(r->resp_state), 12);
+	struct line n = { .n = 0 };
+	put_u64(&n, r->orig_pkts + r->resp_pkts);
+	for (size_t k = n.n; k < 5; k++)
+		put(&l, " ");
+	memcpy(pk, n.b, n.n);
+	pk[n.n] = '\0';
+	put(&l, pk);
+	put(&l, " ");
+	put(&l, col);
+	put(&l, an);
+	put(&l, *col ? OFF : "");
+	put(&l, "\n");
+	fwrite(l.b, 1, l.n, o->f);
 }
 
 static void conn_json(struct out *o, const struct tp_conn_record *r)

@@ -60,8 +60,9 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 		memcpy(s->src.bytes, p + 12, 4);
 		memcpy(s->dst.bytes, p + 16, 4);
 		s->ip_len = total;
-		/* RFC 793 pseudo-header: addresses, protocol, TCP length */
-		uint32_t sum = tp_csum_add(0, p + 12, 8) + P_TCP + pllen;
+		/* RFC 793 pseudo-header: addresses, protocol, TCP length (summed
+		 * only when checksums are verified: this runs for every packet) */
+		uint32_t sum = d->opts->verify_checksums ? tp_csum_add(0, p + 12, 8) + P_TCP + pllen : 0;
 		return tp_dec_tcp(d, pl, plcap, pllen, sum);
 	}
 	case P_IPIP:
