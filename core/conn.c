@@ -493,7 +493,6 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 		v->anomalies |= TP_ABIT(TP_A_BAD_CHECKSUM);
 		an->stats.bad_checksum++;
 	} else {
-		S->payload_bytes += s->len;
 		if (s->flags & TP_TH_ACK) {
 			if (!S->ack_seen || SEQ_GT(s->ack, S->max_ack))
 				S->max_ack = s->ack;

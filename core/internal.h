@@ -31,7 +31,7 @@ struct tp_endpoint {
 	uint8_t fin_step;    /* enum tp_step its FIN took, for retransmissions */
 	uint32_t window;     /* last window it advertised, scaled */
 	uint64_t fin_frame;  /* its last FIN (the one a late verdict concerns) */
-	uint64_t pkts, ip_bytes, payload_bytes;
+	uint64_t pkts, ip_bytes;
 };
 
 /* The timer list a connection sits on; every list shares one timeout. */
@@ -46,17 +46,15 @@ enum tp_timer_class {
 };
 
 struct tp_conn {
-	/* flow.c: hash chain and timer list links */
+	/* flow.c: what a lookup reads comes first, in one cache line */
 	struct tp_conn *hnext;
-	struct tp_conn *tprev, *tnext;
 	uint32_t hash;
-	uint8_t tclass;      /* enum tp_timer_class */
-	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
-
-	/* key, with ep[0] the originator */
-	struct tp_addr addr[2];
-	uint16_t port[2];
 	uint32_t context;
+	uint16_t port[2];
+	struct tp_addr addr[2]; /* key, with ep[0] the originator */
+	uint8_t tclass;      /* enum tp_timer_class */
+	struct tp_conn *tprev, *tnext; /* timer list */
+	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
 
 	uint64_t idx;
 	uint64_t first_frame; /* frame of its first segment: names it (uid) */
@@ -64,7 +62,7 @@ struct tp_conn {
 	struct tp_endpoint ep[2];
 
 	uint8_t dir_inferred : 1, established : 1, ended : 1, midstream : 1, sim_open : 1, sim_close : 1,
-		flood : 1, half_open_flagged : 1;
+		flood : 1;
 	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1,
 		flood_answered : 1;
 	uint8_t handshake, teardown, completeness;

@@ -165,12 +165,10 @@ struct tp_segment {
 	uint16_t window;  /* raw, unscaled */
 	uint32_t len;     /* payload bytes */
 	uint32_t ip_len;  /* IP total length (header + payload), 0 if unknown */
-	/* options that matter; 0/-1 when absent */
-	uint16_t mss;
+	/* The one option the analysis needs: the window scale of a SYN, for
+	 * RST acceptance (RFC 5961). MSS, SACK and timestamps change no state
+	 * an observer infers, so front ends do not extract them. */
 	int8_t wscale;    /* -1 when absent */
-	uint8_t sack_perm;
-	uint8_t has_ts;
-	uint32_t tsval, tsecr;
 	uint8_t checksum; /* enum tp_checksum */
 };
 

@@ -32,7 +32,6 @@ enum tp_zeek_ep_state {
 
 struct tp_zeek_endpoint {
 	uint8_t state, prev_state; /* enum tp_zeek_ep_state */
-	uint8_t window_scale;
 	uint32_t start_seq, last_seq, ack_seq;
 	uint32_t seq_wraps, ack_wraps;
 	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;

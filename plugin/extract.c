@@ -23,7 +23,7 @@
 enum fld {
 	F_TCP = 0, /* the protocol item itself: the anchor */
 	F_SRCPORT, F_DSTPORT, F_SEQ_RAW, F_ACK_RAW, F_FLAGS, F_LEN, F_WINDOW, F_STREAM,
-	F_CSUM_STATUS, F_MSS, F_WSCALE, F_SACK_PERM, F_TSVAL, F_TSECR,
+	F_CSUM_STATUS, F_WSCALE,
 	F_IP_SRC, F_IP_DST, F_IP_LEN, F_IP6_SRC, F_IP6_DST, F_IP6_PLEN,
 	F_BASIC_END, /* below: only for key_context (the VLAN/tunnel context) */
 	F_VLAN_ID = F_BASIC_END, F_PBB_ISID, F_GRE_KEY, F_ERSPAN_SPANID, F_VXLAN_VNI, F_GENEVE_VNI, F_GTP_TEID,
@@ -44,11 +44,7 @@ static struct {
 	[F_WINDOW] = { "tcp.window_size_value", -1 },
 	[F_STREAM] = { "tcp.stream", -1 },
 	[F_CSUM_STATUS] = { "tcp.checksum.status", -1 },
-	[F_MSS] = { "tcp.options.mss_val", -1 },
 	[F_WSCALE] = { "tcp.options.wscale.shift", -1 },
-	[F_SACK_PERM] = { "tcp.options.sack_perm", -1 },
-	[F_TSVAL] = { "tcp.options.timestamp.tsval", -1 },
-	[F_TSECR] = { "tcp.options.timestamp.tsecr", -1 },
 	[F_IP_SRC] = { "ip.src", -1 },
 	[F_IP_DST] = { "ip.dst", -1 },
 	[F_IP_LEN] = { "ip.len", -1 },
@@ -301,18 +297,9 @@ gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_
 	s->len = uval(len);
 
 	field_info *fi;
-	if ((fi = last_in(tree, F_MSS, ds, lo, hi)))
-		s->mss = (uint16_t)uval(fi);
-	if ((fi = last_in(tree, F_WSCALE, ds, lo, hi))) {
+	if ((s->flags & TP_TH_SYN) && (fi = last_in(tree, F_WSCALE, ds, lo, hi))) {
 		guint32 shift = uval(fi);
 		s->wscale = (int8_t)(shift > 14 ? 14 : shift); /* RFC 7323 2.3, as the CLI's decoder */
-	}
-	s->sack_perm = last_in(tree, F_SACK_PERM, ds, lo, hi) != NULL;
-	field_info *tsval = last_in(tree, F_TSVAL, ds, lo, hi), *tsecr = last_in(tree, F_TSECR, ds, lo, hi);
-	if (tsval && tsecr) {
-		s->has_ts = 1;
-		s->tsval = uval(tsval);
-		s->tsecr = uval(tsecr);
 	}
 	/* Wireshark verifies the checksum only with tcp.check_checksum:TRUE;
 	 * otherwise the status is "unverified" (proto_checksum_vals). */

@@ -126,13 +126,28 @@ static void put(struct line *l, const char *s)
 
 static void put_u64(struct line *l, uint64_t v)
 {
+	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	                         "8081828384858687888990919293949596979899";
 	char t[24];
-	int k = 0;
-	do
-		t[k++] = (char)('0' + v % 10);
-	while ((v /= 10) && k < (int)sizeof t);
-	while (k && l->n < sizeof l->b)
-		l->b[l->n++] = t[--k];
+	int k = sizeof t;
+	while (v >= 100) { /* two digits per division */
+		unsigned r = (unsigned)(v % 100);
+		v /= 100;
+		t[--k] = d2[2 * r + 1];
+		t[--k] = d2[2 * r];
+	}
+	if (v >= 10) {
+		t[--k] = d2[2 * v + 1];
+		t[--k] = d2[2 * v];
+	} else {
+		t[--k] = (char)('0' + v);
+	}
+	size_t n = sizeof t - (size_t)k;
+	if (n > sizeof l->b - l->n)
+		n = sizeof l->b - l->n;
+	memcpy(l->b + l->n, t + k, n);
+	l->n += n;
 }
 
 /* seconds.microseconds, as ts_str() and dur_str() print them */
@@ -159,12 +174,15 @@ static void put_secs(struct line *l, int64_t ns)
 /* The uid of the last connection asked for: segments come in runs. */
 static const char *uid_of(struct out *o, uint64_t first_frame)
 {
-	if (!o->uid_valid || o->uid_frame != first_frame) {
-		tp_conn_uid(first_frame, o->uid);
-		o->uid_frame = first_frame;
-		o->uid_valid = 1;
+	size_t i = (size_t)(first_frame * 0x9e3779b97f4a7c15ULL >> 54) & (OUT_UID_CACHE - 1);
+	if (!o->uids[i].valid || o->uids[i].frame != first_frame) {
+		char u[20];
+		tp_conn_uid(first_frame, u);
+		memcpy(o->uids[i].uid, u, sizeof o->uids[i].uid);
+		o->uids[i].frame = first_frame;
+		o->uids[i].valid = 1;
 	}
-	return o->uid;
+	return o->uids[i].uid;
 }
 
 static void segment_json(struct out *o, const struct tp_verdict *v)

@@ -12,6 +12,7 @@
 #include "tcpphase.h"
 
 enum out_format { OUT_TEXT = 0, OUT_JSON, OUT_CSV, OUT_ZEEK };
+#define OUT_UID_CACHE 1024 /* a power of two */
 
 struct out {
 	FILE *f;
@@ -21,9 +22,13 @@ struct out {
 	int conns;    /* connection records too */
 	int header_done;
 	int64_t first_ts; /* for relative times in text */
-	char uid[20];     /* the last uid computed, for first_frame uid_frame */
-	uint64_t uid_frame;
-	int uid_valid;
+	/* uids of recent connections by first frame: segments of a few hundred
+	 * connections interleave, and a uid costs 17 rounds of mixing */
+	struct {
+		uint64_t frame;
+		char uid[19];
+		uint8_t valid;
+	} uids[OUT_UID_CACHE];
 };
 
 int out_parse_format(const char *s, enum out_format *fmt);

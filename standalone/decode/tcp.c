@@ -41,19 +41,8 @@ static void parse_options(struct tp_segment *s, const uint8_t *o, uint32_t len)
 			return;
 		uint8_t ol = o[i + 1];
 		const uint8_t *v = o + i + 2;
-		switch (kind) {
-		case 2: if (ol == 4) s->mss = rd16(v); break;
-		case 3: if (ol == 3) s->wscale = (int8_t)(v[0] > 14 ? 14 : v[0]); break; /* RFC 7323 2.3 */
-		case 4: if (ol == 2) s->sack_perm = 1; break;
-		case 8:
-			if (ol == 10) {
-				s->has_ts = 1;
-				s->tsval = rd32(v);
-				s->tsecr = rd32(v + 4);
-			}
-			break;
-		default: break;
-		}
+		if (kind == 3 && ol == 3)
+			s->wscale = (int8_t)(v[0] > 14 ? 14 : v[0]); /* RFC 7323 2.3 */
 		i += ol;
 	}
 }
@@ -79,8 +68,10 @@ enum tp_dec_result tp_dec_tcp(struct dctx *d, const uint8_t *p, uint32_t caplen,
 	s->len = seglen - hl;
 	s->wscale = -1;
 	/* Options cut by the snaplen: the fixed header is enough to analyse (as
-	 * Wireshark and Zeek do); read what was captured of them. */
-	parse_options(s, p + 20, (hl > caplen ? caplen : hl) - 20);
+	 * Wireshark and Zeek do); read what was captured of them. The window
+	 * scale, the one option used, counts only on a SYN (RFC 7323 2.2). */
+	if (s->flags & TP_TH_SYN)
+		parse_options(s, p + 20, (hl > caplen ? caplen : hl) - 20);
 	s->checksum = TP_CSUM_UNKNOWN;
 	if (d->opts->verify_checksums && caplen >= seglen)
 		s->checksum = csum_fold(tp_csum_add(pseudo_sum, p, seglen)) == 0xffff ? TP_CSUM_GOOD : TP_CSUM_BAD;

@@ -587,17 +587,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		seg.window = (r[5] & 1) ? 0 : 64240;
 		static const int8_t ws[4] = { -1, 0, 7, 14 };
 		seg.wscale = ws[(r[5] >> 1) & 3];
-		if (r[5] & 0x08) {
-			seg.has_ts = 1;
-			seg.tsval = (uint32_t)(now / 1000000);
-			seg.tsecr = param;
-		}
-		seg.mss = (r[5] & 0x20) ? 1460 : 0;
-		seg.sack_perm = (r[5] >> 6) & 1;
+		int has_ts = (r[5] & 0x08) != 0; /* only its 12 bytes of header count */
 		static const uint8_t csum[4] = { TP_CSUM_UNKNOWN, TP_CSUM_GOOD, TP_CSUM_BAD, TP_CSUM_UNKNOWN };
 		seg.checksum = csum[r[0] >> 6];
 		if (!(r[5] & 0x10)) {
-			uint64_t il = (uint64_t)seg.len + (seg.src.family == 4 ? 40 : 60) + (seg.has_ts ? 12 : 0);
+			uint64_t il = (uint64_t)seg.len + (seg.src.family == 4 ? 40 : 60) + (has_ts ? 12 : 0);
 			seg.ip_len = il > UINT32_MAX ? UINT32_MAX : (uint32_t)il;
 		}
 
