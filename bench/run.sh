@@ -445,6 +445,21 @@ targets() {
 		else
 			echo "| flood: SYN flood detected | 0 alerts | >= 1 | MISS |"
 		fi
+		# every spoofed SYN tp_gen scripted is a connection reported half_open
+		# or unanswered, evicted at a cap or not
+		local counted scripted
+		counted=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("type") == "summary":
+        print(o["handshake"]["half_open"] + o["handshake"]["unanswered"])' "$SCRATCH/flood.summary.json")
+		scripted=$(awk '/flood SYN/ { print $3 }' "${FILE[flood]}.gen.txt")
+		if [ -n "$scripted" ] && [ "$counted" = "$scripted" ]; then
+			echo "| flood: every half-open connection counted | $counted half_open + unanswered | = $scripted scripted | PASS |"
+		else
+			echo "| flood: every half-open connection counted | $counted half_open + unanswered | = ${scripted:-?} scripted | MISS |"
+		fi
 	fi
 	echo
 	if [ -n "${FILE[mixed]:-}" ]; then
@@ -454,7 +469,7 @@ targets() {
 	fi
 	if [ -n "${FILE[flood]:-}" ]; then
 		awk -v r="$(median flood "tcpphase conns" 7)" -v b="$base" -v n="${PEAK[flood]}" -v e="${EVICTED[flood]}" 'BEGIN {
-			printf "Flood: peak RSS %.1f MiB with %d connections tracked at once (%d evicted at the max-conns cap), %.0f bytes per connection.\n",
+			printf "Flood: peak RSS %.1f MiB with %d connections tracked at once (%d evicted at the --max-embryonic or --max-conns cap), %.0f bytes per connection.\n",
 				r / 1024, n, e, (r - b) * 1024 / n }'
 		python3 -c '
 import json, sys
