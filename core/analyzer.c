@@ -137,7 +137,7 @@ static void trim_embryonic(struct tp_analyzer *an, const struct tp_conn *c)
 		enum tp_timer_class order[N_EMBRYONIC] = { TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK };
 		const struct tp_conn *syn = an->thead[TP_T_SYN], *synack = an->thead[TP_T_SYNACK];
 		if (syn && synack &&
-		    synack->tstamp + an->cfg.half_open_timeout_ns < syn->tstamp + an->cfg.syn_timeout_ns) {
+		    tp_timer_deadline(an, synack) < tp_timer_deadline(an, syn)) {
 			order[1] = TP_T_SYNACK;
 			order[2] = TP_T_SYN;
 		}

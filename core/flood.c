@@ -383,22 +383,21 @@ static void orphan_done(struct tp_server *s)
 
 void tp_flood_evicted(struct tp_analyzer *an, struct tp_conn *c)
 {
-	if (!c->counted_half_open)
+	/* Only the deadline lists hold connections counted as half-open; off
+	 * them, or with no memory to queue it, it stops counting now. */
+	if (!c->counted_half_open || (c->tclass != TP_T_SYN && c->tclass != TP_T_SYNACK)) {
+		tp_flood_half_open_done(an, c);
 		return;
+	}
 	c->counted_half_open = 0; /* finish_conn must not count it done */
 	struct tp_server *s = server_find(an->floods, &c->addr[1], c->port[1], 0);
 	if (!s)
 		return;
-	s->orphans++;
-	/* Only the deadline lists hold connections counted as half-open. */
-	if (c->tclass != TP_T_SYN && c->tclass != TP_T_SYNACK) {
-		orphan_done(s);
-		return;
-	}
-	int64_t deadline = c->tstamp + tp_timer_timeout(an, (enum tp_timer_class)c->tclass);
+	int64_t deadline = tp_timer_deadline(an, c);
 	uint32_t source = hash_addr(&c->addr[0], 0x5bd1e995U);
+	s->orphans++;
 	if (orphan_push(&an->floods->orphans[c->tclass == TP_T_SYNACK], deadline, s, source) < 0)
-		orphan_done(s); /* no memory: stop counting it now rather than never */
+		orphan_done(s);
 	else
 		tp_due_by(an, deadline);
 }

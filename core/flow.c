@@ -166,7 +166,7 @@ void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class
 	c->tclass = (uint8_t)cls;
 	c->tstamp = stamp;
 	an->tcount[cls]++;
-	tp_due_by(an, stamp + an->timeout[cls]);
+	tp_due_by(an, tp_timer_deadline(an, c));
 	c->tnext = NULL;
 	c->tprev = an->ttail[cls];
 	if (an->ttail[cls])
@@ -184,7 +184,7 @@ void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c)
 		return;
 	if (an->ttail[c->tclass] == c) {
 		c->tstamp = c->last_ns;
-		tp_due_by(an, c->tstamp + an->timeout[c->tclass]);
+		tp_due_by(an, tp_timer_deadline(an, c));
 		return;
 	}
 	tp_timer_set(an, c, (enum tp_timer_class)c->tclass, c->last_ns);

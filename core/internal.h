@@ -113,6 +113,11 @@ static inline int64_t tp_timer_timeout(const struct tp_analyzer *an, enum tp_tim
 {
 	return an->timeout[cls];
 }
+/* When a connection's timer fires (it must be on a list). */
+static inline int64_t tp_timer_deadline(const struct tp_analyzer *an, const struct tp_conn *c)
+{
+	return c->tstamp + an->timeout[c->tclass];
+}
 /* A deadline was set: tp_advance must look again by then. */
 static inline void tp_due_by(struct tp_analyzer *an, int64_t deadline)
 {

@@ -80,6 +80,20 @@ static int anomalies_str(tp_anomaly_set set, const char *sep, int quoted, char *
 	return worst;
 }
 
+/* The uid of a connection, from the cache of recent ones. */
+static const char *uid_of(struct out *o, uint64_t first_frame)
+{
+	size_t i = (size_t)(first_frame * 0x9e3779b97f4a7c15ULL >> 54) & (OUT_UID_CACHE - 1);
+	if (!o->uids[i].valid || o->uids[i].frame != first_frame) {
+		char u[20];
+		tp_conn_uid(first_frame, u);
+		memcpy(o->uids[i].uid, u, sizeof o->uids[i].uid);
+		o->uids[i].frame = first_frame;
+		o->uids[i].valid = 1;
+	}
+	return o->uids[i].uid;
+}
+
 static const char *dir_name(uint8_t d)
 {
 	return d == TP_DIR_ORIG ? "orig" : "resp";
@@ -89,14 +103,14 @@ static const char *dir_name(uint8_t d)
 
 static void segment_text(struct out *o, const struct tp_verdict *v)
 {
-	char uid[20], fl[12], an[512], rel[32];
+	char fl[12], an[512], rel[32];
 	if (!o->header_done) {
 		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
 		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
 		o->header_done = 1;
 		o->first_ts = v->ts_ns;
 	}
-	tp_conn_uid(v->first_frame, uid);
+	const char *uid = uid_of(o, v->first_frame);
 	flags_str(v->flags, fl);
 	dur_str(v->ts_ns - o->first_ts, rel, sizeof rel, "-");
 	int worst = anomalies_str(v->anomalies, ",", 0, an, sizeof an);
@@ -115,22 +129,26 @@ struct line {
 	size_t n;
 };
 
-static void put(struct line *l, const char *s)
+static void put_n(struct line *l, const char *s, size_t k)
 {
-	size_t k = strlen(s);
 	if (k > sizeof l->b - l->n)
 		k = sizeof l->b - l->n;
 	memcpy(l->b + l->n, s, k);
 	l->n += k;
 }
 
-static void put_u64(struct line *l, uint64_t v)
+static void put(struct line *l, const char *s)
+{
+	put_n(l, s, strlen(s));
+}
+
+/* v in decimal at the end of t; returns where it starts. */
+static size_t u64_digits(uint64_t v, char t[24])
 {
 	static const char d2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
 	                         "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	                         "8081828384858687888990919293949596979899";
-	char t[24];
-	int k = sizeof t;
+	size_t k = 24;
 	while (v >= 100) { /* two digits per division */
 		unsigned r = (unsigned)(v % 100);
 		v /= 100;
@@ -143,11 +161,24 @@ static void put_u64(struct line *l, uint64_t v)
 	} else {
 		t[--k] = (char)('0' + v);
 	}
-	size_t n = sizeof t - (size_t)k;
-	if (n > sizeof l->b - l->n)
-		n = sizeof l->b - l->n;
-	memcpy(l->b + l->n, t + k, n);
-	l->n += n;
+	return k;
+}
+
+/* v right-aligned in a column of width w (as "%wu"); w 0: no padding. */
+static void put_u64_right(struct line *l, uint64_t v, size_t w)
+{
+	char t[24];
+	size_t k = u64_digits(v, t);
+	for (; w > 24 - k && l->n < sizeof l->b; w--)
+		l->b[l->n++] = ' ';
+	put_n(l, t + k, 24 - k);
+}
+
+static void put_u64(struct line *l, uint64_t v)
+{
+	char t[24];
+	size_t k = u64_digits(v, t);
+	put_n(l, t + k, 24 - k);
 }
 
 /* seconds.microseconds, as ts_str() and dur_str() print them */
@@ -169,20 +200,6 @@ static void put_secs(struct line *l, int64_t ns)
 		t[i] = (char)('0' + us % 10);
 	t[7] = '\0';
 	put(l, t);
-}
-
-/* The uid of the last connection asked for: segments come in runs. */
-static const char *uid_of(struct out *o, uint64_t first_frame)
-{
-	size_t i = (size_t)(first_frame * 0x9e3779b97f4a7c15ULL >> 54) & (OUT_UID_CACHE - 1);
-	if (!o->uids[i].valid || o->uids[i].frame != first_frame) {
-		char u[20];
-		tp_conn_uid(first_frame, u);
-		memcpy(o->uids[i].uid, u, sizeof o->uids[i].uid);
-		o->uids[i].frame = first_frame;
-		o->uids[i].valid = 1;
-	}
-	return o->uids[i].uid;
 }
 
 static void segment_json(struct out *o, const struct tp_verdict *v)
@@ -239,13 +256,13 @@ static void segment_json(struct out *o, const struct tp_verdict *v)
 
 static void segment_csv(struct out *o, const struct tp_verdict *v)
 {
-	char uid[20], ts[32], an[512], fl[12];
+	char ts[32], an[512], fl[12];
 	if (!o->header_done) {
 		fprintf(o->f, "type,frame,ts,uid,dir,flags,len,phase,step,rtx,orig_state,resp_state,expected_ack,"
 		              "seen_ack,anomalies\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(v->first_frame, uid);
+	const char *uid = uid_of(o, v->first_frame);
 	ts_str(v->ts_ns, ts, sizeof ts);
 	flags_str(v->flags, fl);
 	anomalies_str(v->anomalies, ";", 0, an, sizeof an);
@@ -297,7 +314,7 @@ static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
  * was a tenth of a run that writes connection records. */
 static void conn_text(struct out *o, const struct tp_conn_record *r)
 {
-	char uid[20], an[512], pk[24];
+	char an[512];
 	if (!o->header_done && !o->segments) {
 		fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5s %s\n", "uid", "orig -> resp",
 		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
@@ -305,14 +322,13 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	}
 	struct line l, ep;
 	l.n = ep.n = 0;
-	tp_conn_uid(r->first_frame, uid);
 	put_endpoint(&ep, &r->orig_h, r->orig_p);
 	put(&ep, " -> ");
 	put_endpoint(&ep, &r->resp_h, r->resp_p);
 	ep.b[ep.n < sizeof ep.b ? ep.n : sizeof ep.b - 1] = '\0';
 	int worst = anomalies_str(r->anomalies, ",", 0, an, sizeof an);
 	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
-	put_col(&l, uid, 18);
+	put_col(&l, uid_of(o, r->first_frame), 18);
 	put_col(&l, ep.b, 47);
 	put_col(&l, r->conn_state, 6);
 	put_col(&l, r->history[0] ? r->history : "-", 12);
@@ -320,13 +336,7 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	put_col(&l, tp_teardown_name(r->teardown), 13);
 	put_col(&l, tp_state_name(r->orig_state), 12);
 	put_col(&l, tp_state_name(r->resp_state), 12);
-	struct line n = { .n = 0 };
-	put_u64(&n, r->orig_pkts + r->resp_pkts);
-	for (size_t k = n.n; k < 5; k++)
-		put(&l, " ");
-	memcpy(pk, n.b, n.n);
-	pk[n.n] = '\0';
-	put(&l, pk);
+	put_u64_right(&l, r->orig_pkts + r->resp_pkts, 5);
 	put(&l, " ");
 	put(&l, col);
 	put(&l, an);
@@ -337,8 +347,8 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 
 static void conn_json(struct out *o, const struct tp_conn_record *r)
 {
-	char uid[20], a[48], b[48], ts[32], dur[32], an[768], t1[32], t2[32], t3[32], t4[32];
-	tp_conn_uid(r->first_frame, uid);
+	char a[48], b[48], ts[32], dur[32], an[768], t1[32], t2[32], t3[32], t4[32];
+	const char *uid = uid_of(o, r->first_frame);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
@@ -366,14 +376,14 @@ static void conn_json(struct out *o, const struct tp_conn_record *r)
 
 static void conn_csv(struct out *o, const struct tp_conn_record *r)
 {
-	char uid[20], a[48], b[48], ts[32], dur[32], an[512];
+	char a[48], b[48], ts[32], dur[32], an[512];
 	if (!o->header_done) {
 		fprintf(o->f, "type,ts,uid,id.orig_h,id.orig_p,id.resp_h,id.resp_p,duration,orig_bytes,resp_bytes,"
 		              "conn_state,history,orig_pkts,resp_pkts,orig_state,resp_state,handshake,teardown,"
 		              "completeness,anomalies\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(r->first_frame, uid);
+	const char *uid = uid_of(o, r->first_frame);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
@@ -389,7 +399,7 @@ static void conn_csv(struct out *o, const struct tp_conn_record *r)
 /* Zeek's ASCII log: the header zeek-cut needs, then one TSV row per connection. */
 static void conn_zeek(struct out *o, const struct tp_conn_record *r)
 {
-	char uid[20], a[48], b[48], ts[32], dur[32], an[512];
+	char a[48], b[48], ts[32], dur[32], an[512];
 	if (!o->header_done) {
 		fprintf(o->f, "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n"
 		              "#path\tconn\n");
@@ -400,7 +410,7 @@ static void conn_zeek(struct out *o, const struct tp_conn_record *r)
 		              "string\tcount\tcount\tcount\tcount\tstring\tstring\tstring\tstring\tcount\tset[string]\n");
 		o->header_done = 1;
 	}
-	tp_conn_uid(r->first_frame, uid);
+	const char *uid = uid_of(o, r->first_frame);
 	tp_addr_str(&r->orig_h, a, sizeof a);
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
