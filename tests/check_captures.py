@@ -19,14 +19,7 @@ import json
 import os
 import subprocess
 import sys
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+from tputil import check, finish
 
 
 def norm(a):
@@ -91,10 +84,7 @@ def main():
                 if e != "-":
                     check(c[f"{side}_state"] == e, f"{name}: final {side} state {c[side + '_state']} (expected {e})")
 
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all capture checks passed")
+    finish("all capture checks passed")
 
 
 if __name__ == "__main__":

@@ -3,34 +3,22 @@
 
 usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 """
-import json
 import os
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+from tputil import check, finish, jsonl
 
 BIN, CAPS = sys.argv[1], sys.argv[2]
 GEN = sys.argv[3] if len(sys.argv) > 3 else None  # bench/tp_gen, for a long flood
 # a real trace with one complete HTTP connection (Zeek: SF, ShADadfF)
 HTTP = os.path.join(CAPS, "zeek", "tcp-http-with-padding.pcap")
-failures = []
 
 
 def run(args, stdin=None):
     return subprocess.run([BIN] + args, capture_output=True, text=True, input=stdin)
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-
-def jsonl(out):
-    return [json.loads(l) for l in out.splitlines() if l.strip()]
-
 
 
 def records(data):
@@ -352,7 +340,4 @@ try:
 finally:
     shutil.rmtree(tmp)
 
-if failures:
-    print(f"{len(failures)} check(s) failed")
-    sys.exit(1)
-print("all CLI checks passed")
+finish("all CLI checks passed")

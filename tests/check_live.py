@@ -18,16 +18,11 @@ import subprocess
 import sys
 import time
 
+from tputil import check, finish
+
 BIN = os.path.abspath(sys.argv[1])
 NS_C, NS_S = "tpl-cli", "tpl-srv"
 C_ADDR, S_ADDR = "10.97.0.1", "10.97.0.2"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def sh(*args, ns=None, check_rc=True):
@@ -143,10 +138,7 @@ def main():
         one_run(signal.SIGTERM, 3, 42000)
     finally:
         teardown()
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all live-capture checks passed")
+    finish("all live-capture checks passed")
 
 
 if __name__ == "__main__":

@@ -24,15 +24,9 @@ import shlex
 import shutil
 import subprocess
 import sys
+from tputil import check, finish
 
 BIN, PAGE, CAPS = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(args):
@@ -306,7 +300,4 @@ if mandoc:
 else:
     print("note mandoc not installed: lint skipped (groff checks above still apply)")
 
-if failures:
-    print(f"\n{len(failures)} check(s) failed")
-    sys.exit(1)
-print("\nthe man page documents every option, anomaly and JSON key of the CLI")
+finish("\nthe man page documents every option, anomaly and JSON key of the CLI")

@@ -33,16 +33,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from tputil import check, failures, finish
 
-failures = []
 known = []  # (capture, what, reason)
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 # ---- running tshark with the plugin --------------------------------------
@@ -512,10 +505,7 @@ def main():
         print(f"\nknown decoding differences ({len(known)}):")
         for cap, what, why in known:
             print(f"  {cap}: {what}: {why}")
-    if failures:
-        print(f"\n{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("\nall plugin checks passed")
+    finish("\nall plugin checks passed")
 
 
 if __name__ == "__main__":

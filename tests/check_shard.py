@@ -21,15 +21,7 @@ import json
 import os
 import subprocess
 import sys
-
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-    return cond
+from tputil import check, finish
 
 
 def run(binary, pcap, extra):
@@ -77,10 +69,7 @@ def main():
                   + ("" if same else f"; {sum((union - canon(whole, bool(floods))).values())} extra, "
                      f"{sum((canon(whole, bool(floods)) - union).values())} missing record(s)")
                   + ("" if adds else "; summaries do not add up"))
-    if failures:
-        print(f"{len(failures)} check(s) failed")
-        sys.exit(1)
-    print("all shard checks passed")
+    finish("all shard checks passed")
 
 
 if __name__ == "__main__":

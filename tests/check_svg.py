@@ -16,7 +16,6 @@ README's two pictures in docs/ must be what the CLI draws now.
 
 usage: check_svg.py TCPPHASE_BINARY TEST_CAPTURES_DIR DOCS_DIR
 """
-import json
 import os
 import shutil
 import struct
@@ -25,25 +24,15 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zlib
+from tputil import check, finish, jsonl
 
 BIN, CAPS, DOCS = sys.argv[1], sys.argv[2], sys.argv[3]
 NS = "{http://www.w3.org/2000/svg}"
 RED = "#c0182b"
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
 
 
 def run(args, **kw):
     return subprocess.run([BIN] + args, capture_output=True, **kw)
-
-
-def jsonl(out):
-    return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
 def cap(name):
@@ -527,10 +516,7 @@ def main():
         timelines(tmp)
         docs(tmp)
     readme_text_ladder()
-    if failures:
-        print(f"\n{len(failures)} failure(s)")
-        return 1
-    print("\nall pictures as the CLI reports")
+    finish("\nall pictures as the CLI reports")
     return 0
 
 
