@@ -178,6 +178,7 @@ static struct tpp_file {
 	struct tp_analyzer *an;
 	struct tp_config cfg;
 	GArray *frames;     /* struct tpp_frame, ordered by frame number */
+	GArray *pos;        /* guint32 by frame number: 1 + its index in frames, or 0 */
 	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
 	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
 	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
@@ -189,10 +190,20 @@ static struct tpp_frame *frame_at(struct tpp_file *f, guint i)
 	return &g_array_index(f->frames, struct tpp_frame, i);
 }
 
+/* Every pass looks its frame up: by number, not by a search through a
+ * large array (which cost more than the analysis itself). */
+static struct tpp_frame *frame_find(struct tpp_file *f, guint32 num)
+{
+	guint32 p = num < f->pos->len ? g_array_index(f->pos, guint32, num) : 0;
+	return p ? frame_at(f, p - 1) : NULL;
+}
+
 /* Index of the first stored frame >= num (f->frames->len if none). */
 static guint frame_pos(struct tpp_file *f, guint32 num)
 {
 	guint lo = 0, hi = f->frames->len;
+	if (!hi || frame_at(f, hi - 1)->v.frame < num)
+		return hi; /* the usual case: frames come in order */
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
 		if (frame_at(f, mid)->v.frame < num)
@@ -203,10 +214,17 @@ static guint frame_pos(struct tpp_file *f, guint32 num)
 	return lo;
 }
 
-static struct tpp_frame *frame_find(struct tpp_file *f, guint32 num)
+/* Store a new frame in order and index it (and the ones it moved). */
+static struct tpp_frame *frame_insert(struct tpp_file *f, const struct tpp_frame *nf)
 {
-	guint i = frame_pos(f, num);
-	return i < f->frames->len && frame_at(f, i)->v.frame == num ? frame_at(f, i) : NULL;
+	guint32 num = (guint32)nf->v.frame;
+	guint at = frame_pos(f, num);
+	g_array_insert_val(f->frames, at, *nf);
+	if (num >= f->pos->len)
+		g_array_set_size(f->pos, num + 1);
+	for (guint i = at; i < f->frames->len; i++)
+		g_array_index(f->pos, guint32, (guint32)frame_at(f, i)->v.frame) = i + 1;
+	return frame_at(f, at);
 }
 
 static struct tpp_conn *conn_get(struct tpp_file *f, guint64 idx)
@@ -315,6 +333,7 @@ static void file_free(struct tpp_file *f)
 		return;
 	tp_analyzer_free(f->an);
 	g_array_free(f->frames, TRUE);
+	g_array_free(f->pos, TRUE);
 	for (guint i = 0; i < f->conns->len; i++)
 		g_free(g_ptr_array_index(f->conns, i));
 	g_ptr_array_free(f->conns, TRUE);
@@ -331,6 +350,7 @@ static void init_file(void)
 	struct tpp_file *f = g_new0(struct tpp_file, 1);
 	config_from_prefs(&f->cfg, FALSE);
 	f->frames = g_array_new(FALSE, FALSE, sizeof(struct tpp_frame));
+	f->pos = g_array_new(FALSE, TRUE, sizeof(guint32));
 	f->conns = g_ptr_array_new();
 	f->floods = g_ptr_array_new_with_free_func(g_free);
 	if (!analyzer_start(f)) {
@@ -338,7 +358,7 @@ static void init_file(void)
 		return;
 	}
 	g_file = f;
-	set_postdissector_wanted_hfids(tcpphase_handle, tpp_extract_wanted_hfids(pref_key_context));
+	set_postdissector_wanted_hfids(tcpphase_handle, tpp_extract_wanted_hfids(pref_key_context, pref_checksum_verify));
 }
 
 static void cleanup_file(void)
@@ -409,8 +429,9 @@ static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *
 	add_string(ct, hf_c_end, tvb, tp_end_reason_name((enum tp_end_reason)r->end_reason));
 }
 
-static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct tpp_file *f,
-                   const struct tpp_frame *fr)
+/* The "TCP Phase" subtree of one frame. */
+static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tpp_frame *fr, const struct tpp_conn *c,
+                        proto_item **anomaly_item, proto_item **step_item)
 {
 	const struct tp_verdict *v = &fr->v;
 	const char *phase = tp_phase_name((enum tp_phase)v->phase);
@@ -419,9 +440,6 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	const char *rstate = tp_state_name((enum tp_state)v->resp_state);
 	char uid[20];
 	tp_conn_uid(v->first_frame, uid);
-
-	if (pref_info_hint && *step)
-		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v->rtx ? " rtx" : "");
 
 	proto_item *ti = proto_tree_add_item(tree, proto_tcpphase, tvb, 0, 0, ENC_NA);
 	proto_item_append_text(ti, ": %s%s%s, %s / %s", phase, *step ? " " : "", step, ostate, rstate);
@@ -435,7 +453,8 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	add_string(t, hf_dir, tvb, v->dir == TP_DIR_ORIG ? "orig" : "resp");
 	proto_item_set_generated(proto_tree_add_boolean(t, hf_dir_inferred, tvb, 0, 0, v->dir_inferred));
 	add_string(t, hf_phase, tvb, phase);
-	proto_item *step_item = *step ? add_string(t, hf_step, tvb, step) : NULL;
+	if (*step)
+		*step_item = add_string(t, hf_step, tvb, step);
 	proto_item_set_generated(proto_tree_add_boolean(t, hf_rtx, tvb, 0, 0, v->rtx));
 	add_string(t, hf_orig_state, tvb, ostate);
 	add_string(t, hf_resp_state, tvb, rstate);
@@ -445,23 +464,19 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	}
 	add_duration(t, hf_syn_to_synack, tvb, v->syn_to_synack_ns);
 	add_duration(t, hf_synack_to_ack, tvb, v->synack_to_ack_ns);
-	for (int i = 0; i < TP_A_COUNT; i++) {
-		if (!(v->anomalies & TP_ABIT(i)))
-			continue;
-		proto_item *ai = add_string(t, hf_anomaly, tvb, tp_anomaly_table[i].name);
-		expert_add_info(pinfo, ai, &ei_anomaly[i]);
-	}
-	if (v->step == TP_STEP_HS_ACK && !v->rtx)
-		expert_add_info(pinfo, step_item, &ei_handshake_done);
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (v->anomalies & TP_ABIT(i))
+			anomaly_item[i] = add_string(t, hf_anomaly, tvb, tp_anomaly_table[i].name);
+	if (c)
+		render_conn(t, tvb, c, uid);
+}
 
-	struct tpp_conn *c = v->conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v->conn)
-	                                             : NULL;
-	if (!c)
-		return;
-	render_conn(t, tvb, c, uid);
-
-	/* The tap runs after this frame's dissection: everything handed over
-	 * must live until then (the frame's pool, or the file's state). */
+/* Hand the frame to the "tcpphase" tap (the statistics tree). It runs
+ * after this frame's dissection: everything handed over must live until
+ * then (the frame's pool, or the file's state). */
+static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tpp_frame *fr, const struct tpp_conn *c)
+{
+	const struct tp_verdict *v = &fr->v;
 	struct tpp_tap *tap = wmem_new0(pinfo->pool, struct tpp_tap);
 	struct tp_verdict *vc = wmem_new(pinfo->pool, struct tp_verdict);
 	*vc = *v;
@@ -480,6 +495,35 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	tap_queue_packet(tpp_tap_id, pinfo, tap);
 }
 
+/*
+ * Show one frame's verdict: the subtree only when someone will read it (a
+ * visible tree, a filter, a column or -T fields on a tcpphase field: the
+ * first pass of tshark -2 builds a hidden tree for extract.c alone), and on
+ * every pass the expert infos, the Info column hint and the tap.
+ */
+static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct tpp_file *f,
+                   const struct tpp_frame *fr)
+{
+	const struct tp_verdict *v = &fr->v;
+	const char *step = tp_step_label((enum tp_step)v->step);
+	if (pref_info_hint && *step)
+		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v->rtx ? " rtx" : "");
+
+	struct tpp_conn *c = v->conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v->conn)
+	                                             : NULL;
+	proto_item *anomaly_item[TP_A_COUNT] = { 0 }, *step_item = NULL;
+	if (proto_field_is_referenced(tree, proto_tcpphase))
+		render_tree(tvb, tree, fr, c, anomaly_item, &step_item);
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if (v->anomalies & TP_ABIT(i))
+			expert_add_info(pinfo, anomaly_item[i], &ei_anomaly[i]);
+	if (v->step == TP_STEP_HS_ACK && !v->rtx)
+		expert_add_info(pinfo, step_item, &ei_handshake_done);
+
+	if (c && have_tap_listener(tpp_tap_id))
+		queue_tap(pinfo, f, fr, c);
+}
+
 /* ---- the postdissector ------------------------------------------------------- */
 
 static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
@@ -492,7 +536,7 @@ static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		if (!fr) { /* first sight of this frame: feed the core */
 			struct tpp_frame nf;
 			memset(&nf, 0, sizeof nf);
-			if (!tpp_extract_segment(tree, pinfo, f->cfg.key_context, &nf.seg, &nf.stream))
+			if (!tpp_extract_segment(tree, pinfo, f->cfg.key_context, f->cfg.checksum_verify, &nf.seg, &nf.stream))
 				return 0;
 			nf.seg.frame = pinfo->num;
 			nf.seg.ts_ns = (int64_t)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
@@ -501,9 +545,7 @@ static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 				replay(f);
 			if (!f->an)
 				return 0;
-			guint pos = frame_pos(f, pinfo->num);
-			g_array_insert_val(f->frames, pos, nf);
-			fr = frame_at(f, pos);
+			fr = frame_insert(f, &nf);
 			feed(f, fr);
 		}
 	} else if (!f->finished) {

@@ -55,14 +55,14 @@ extern int tpp_tap_id;
 /* Look up the ids of the fields extract.c reads (in the handoff). */
 void tpp_extract_init_ids(void);
 /* The field ids the postdissector asks Wireshark to fill on the first pass. */
-GArray *tpp_extract_wanted_hfids(gboolean key_context);
+GArray *tpp_extract_wanted_hfids(gboolean key_context, gboolean checksum_verify);
 /*
  * Fill *seg (all but frame and ts_ns) from the fields of the last real TCP
  * segment in the frame; *stream gets its tcp.stream. FALSE if the frame holds
  * no TCP segment: no TCP at all, or only a TCP header quoted by an ICMP
  * error (no tcp.len), or a header too short to carry one.
  */
-gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_context,
+gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_context, gboolean checksum_verify,
                              struct tp_segment *seg, guint32 *stream);
 
 /* stats.c ------------------------------------------------------------------ */

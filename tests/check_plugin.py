@@ -452,6 +452,7 @@ PREF_PAIRS = [
     (["tcpphase.key_context:TRUE"], ["--key-context"]),
     (["tcpphase.zeek_bare:TRUE"], ["--zeek-bare"]),
     (["tcpphase.split:zeek"], ["--split", "zeek"]),
+    (["tcpphase.checksum_verify:TRUE", "tcp.check_checksum:TRUE"], ["--checksums", "verify"]),
 ]
 
 

@@ -77,3 +77,11 @@ enum tp_dec_result tp_dec_tcp(struct dctx *d, const uint8_t *p, uint32_t caplen,
 		s->checksum = csum_fold(tp_csum_add(pseudo_sum, p, seglen)) == 0xffff ? TP_CSUM_GOOD : TP_CSUM_BAD;
 	return TP_DEC_SEGMENT;
 }
+
+enum tp_dec_result tp_decode_tcp_header(const uint8_t *p, uint32_t caplen, uint32_t seglen,
+                                        struct tp_segment *seg, const char **why)
+{
+	struct tp_decode_opts opts = { 0 }; /* no checksum: the caller's dissector judges it */
+	struct dctx d = { .opts = &opts, .seg = seg, .why = why };
+	return tp_dec_tcp(&d, p, caplen, seglen, 0);
+}
