@@ -5,8 +5,9 @@
  *                      the core on the first pass and renders the stored
  *                      verdicts on every pass (fields, expert info, Info
  *                      column, tap);
- *   extract.c          reads the TCP/IP fields Wireshark already dissected
- *                      into a struct tp_segment (as transum's extractors.c);
+ *   extract.c          finds the TCP and IP headers Wireshark dissected and
+ *                      reads them into a struct tp_segment (the TCP header
+ *                      with the CLI's decoder);
  *   stats.c            the "TCP Phases" statistics tree, fed by the tap.
  *
  * Nothing here decides anything about TCP: every verdict comes from the core
@@ -52,13 +53,15 @@ extern int tpp_tap_id;
 
 /* extract.c ---------------------------------------------------------------- */
 
-/* Look up the ids of the fields extract.c reads (in the handoff). */
+/* Look up the ids of the fields extract.c asks for (in the handoff). */
 void tpp_extract_init_ids(void);
 /* The field ids the postdissector asks Wireshark to fill on the first pass. */
 GArray *tpp_extract_wanted_hfids(gboolean key_context, gboolean checksum_verify);
 /*
- * Fill *seg (all but frame and ts_ns) from the fields of the last real TCP
- * segment in the frame; *stream gets its tcp.stream. FALSE if the frame holds
+ * Fill *seg (all but frame and ts_ns) from the real TCP segment of the
+ * frame (the innermost; of segments side by side, the first); *stream gets
+ * its tcp.stream. The checksum status is read only with checksum_verify and
+ * the VLAN/tunnel context only with key_context. FALSE if the frame holds
  * no TCP segment: no TCP at all, or only a TCP header quoted by an ICMP
  * error (no tcp.len), or a header too short to carry one.
  */
