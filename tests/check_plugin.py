@@ -480,6 +480,12 @@ def main():
         sys.exit(1)
     so = glob.glob(os.path.join(plugin_dir, "*", "epan", "tcpphase.so"))
     check(bool(so), f"built plugin under {plugin_dir}: {so}")
+    if so:  # nm: binutils, which gcc needs
+        nm = subprocess.run(["nm", "-D", "--defined-only", so[0]], capture_output=True, text=True)
+        exported = sorted(line.split()[-1] for line in nm.stdout.splitlines() if line.strip())
+        entry = ["plugin_register", "plugin_version", "plugin_want_major", "plugin_want_minor"]
+        check(nm.returncode == 0 and exported == entry,
+              f"tcpphase.so exports the four plugin entry points and nothing else: {exported[:6]}")
     ts = Tshark(os.path.abspath(plugin_dir))
     if not check(ts.prefix is not None, "tshark -G plugins lists tcpphase.so (" + "; ".join(ts.tried) + ")"):
         print(f"{len(failures)} check(s) failed: the plugin did not load")
