@@ -1,8 +1,9 @@
 /*
  * extract.c - from what Wireshark's TCP and IP dissectors found to a struct
  * tp_segment. Wireshark locates the headers (Decode As, tunnels and
- * reassembly included); the TCP header it located is then read by the CLI's
- * own TCP decoder (tp_decode_tcp_header), so both front ends read it alike.
+ * reassembly included); the TCP and IP headers it located are then read by
+ * the CLI's own decoder (tp_decode_tcp_header, tp_decode_ip_header), so both
+ * front ends read them alike.
  *
  * Why positions and bytes, not one field per value: a postdissector's
  * fields come from a protocol tree built on the first pass, and each field
@@ -34,8 +35,7 @@ enum fld {
 	F_TCP = 0, /* the protocol items: where each header starts */
 	F_IP, F_IP6,
 	F_LEN, F_STREAM,
-	F_BASIC_END, /* below: only with checksum_verify */
-	F_CSUM_STATUS = F_BASIC_END,
+	F_CSUM_STATUS, /* only with checksum_verify */
 	F_CONTEXT_START, /* below: only with key_context (the VLAN/tunnel context) */
 	F_VLAN_ID = F_CONTEXT_START, F_PBB_ISID, F_GRE_KEY, F_ERSPAN_SPANID, F_VXLAN_VNI, F_GENEVE_VNI, F_GTP_TEID,
 	F_COUNT
@@ -189,43 +189,36 @@ static gboolean set_from_address(struct tp_addr *a, const address *ad)
 	return FALSE;
 }
 
-/* The fixed part of the IP header whose "ip" or "ipv6" item is fi, or NULL
- * if it was not captured whole or is not the version its item says. */
-static const guint8 *ip_fixed(const field_info *fi, int version)
+/* The IP header whose "ip" or "ipv6" item is fi, read by the CLI's decoder
+ * into s (addresses, length) and *pair; FALSE if its fixed part was not
+ * captured whole or is not the version its item says. */
+static gboolean ip_read(const field_info *fi, int version, struct tp_segment *s, guint32 *pair)
 {
-	gint need = version == 6 ? 40 : 20;
-	if (tvb_captured_length_remaining(fi->ds_tvb, fi->start) < need)
-		return NULL;
-	const guint8 *h = tvb_get_ptr(fi->ds_tvb, fi->start, need);
-	return h[0] >> 4 == version ? h : NULL;
+	gint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
+	if (avail < 20)
+		return FALSE;
+	guint32 cap = avail > 40 ? 40 : (guint32)avail; /* 40: the longer fixed header, IPv6's */
+	const guint8 *h = tvb_get_ptr(fi->ds_tvb, fi->start, (gint)cap);
+	return tp_decode_ip_header(h, cap, version, s, pair) == 0;
 }
 
 /*
  * The addresses and IP length of the IP header that carries the TCP header
- * at tcp: the last "ip" or "ipv6" item before it in the same data source,
- * read at the fixed offsets of RFC 791 (length at 2, source at 12,
- * destination at 16) and RFC 8200 (payload length at 4, source at 8,
- * destination at 24). If the TCP header is in another data source (IP
- * reassembly), fall back to the network addresses the last IP layer left in
- * pinfo.
+ * at tcp: the last "ip" or "ipv6" item before it in the same data source.
+ * If the TCP header is in another data source (IP reassembly), fall back to
+ * the network addresses the last IP layer left in pinfo.
  */
 static gboolean ip_header(const struct frame_fields *ff, packet_info *pinfo, field_info *tcp, struct tp_segment *s,
                           gint *ip_start)
 {
 	field_info *v4 = last_in(ff, F_IP, tcp->ds_tvb, 0, tcp->start - 1);
 	field_info *v6 = last_in(ff, F_IP6, tcp->ds_tvb, 0, tcp->start - 1);
-	const guint8 *h;
-	if (v4 && (!v6 || v4->start > v6->start) && (h = ip_fixed(v4, 4))) {
-		set_v4(&s->src, h + 12);
-		set_v4(&s->dst, h + 16);
-		s->ip_len = (uint32_t)(h[2] << 8 | h[3]);
+	guint32 pair;
+	if (v4 && (!v6 || v4->start > v6->start) && ip_read(v4, 4, s, &pair)) {
 		*ip_start = v4->start;
 		return TRUE;
 	}
-	if (v6 && (h = ip_fixed(v6, 6))) {
-		set_v6(&s->src, h + 8);
-		set_v6(&s->dst, h + 24);
-		s->ip_len = (uint32_t)(h[4] << 8 | h[5]) + 40;
+	if (v6 && ip_read(v6, 6, s, &pair)) {
 		*ip_start = v6->start;
 		return TRUE;
 	}
@@ -239,15 +232,6 @@ static gboolean ip_header(const struct frame_fields *ff, packet_info *pinfo, fie
 static void fold(guint32 *ctx, guint32 v)
 {
 	*ctx = (*ctx ^ v) * 0x01000193U + 0x9e3779b9U;
-}
-
-/* Both directions of an outer IP header fold to the same value. */
-static guint32 pair_hash(const guint8 *src, const guint8 *dst, int n)
-{
-	guint32 h = 0;
-	for (int b = 0; b < n; b++)
-		h ^= (guint32)(src[b] ^ dst[b]) << (8 * (b & 3));
-	return h;
 }
 
 /*
@@ -267,14 +251,15 @@ static guint32 context(const struct frame_fields *ff, tvbuff_t *ds, gint ip_star
 				fold(&ctx, uval(fi) ^ (guint32)(k - F_CONTEXT_START) << 28);
 		}
 	}
-	static const struct { enum fld f; int version, src, n; } ips[] = { { F_IP, 4, 12, 4 }, { F_IP6, 6, 8, 16 } };
+	static const struct { enum fld f; int version; } ips[] = { { F_IP, 4 }, { F_IP6, 6 } };
 	for (size_t k = 0; k < G_N_ELEMENTS(ips); k++) {
 		GPtrArray *a = ff->a[ips[k].f];
 		for (guint i = 0; a && i < a->len; i++) {
 			field_info *fi = (field_info *)g_ptr_array_index(a, i);
-			const guint8 *h = fi->ds_tvb == ds && fi->start < ip_start ? ip_fixed(fi, ips[k].version) : NULL;
-			if (h)
-				fold(&ctx, pair_hash(h + ips[k].src, h + ips[k].src + ips[k].n, ips[k].n));
+			struct tp_segment outer;
+			guint32 pair;
+			if (fi->ds_tvb == ds && fi->start < ip_start && ip_read(fi, ips[k].version, &outer, &pair))
+				fold(&ctx, pair);
 		}
 	}
 	return ctx;

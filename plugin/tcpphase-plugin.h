@@ -6,8 +6,8 @@
  *                      verdicts on every pass (fields, expert info, Info
  *                      column, tap);
  *   extract.c          finds the TCP and IP headers Wireshark dissected and
- *                      reads them into a struct tp_segment (the TCP header
- *                      with the CLI's decoder);
+ *                      reads them into a struct tp_segment with the CLI's
+ *                      decoder;
  *   stats.c            the "TCP Phases" statistics tree, fed by the tap.
  *
  * Nothing here decides anything about TCP: every verdict comes from the core

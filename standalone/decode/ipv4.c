@@ -54,11 +54,7 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	switch (p[9]) {
 	case P_TCP: {
 		struct tp_segment *s = d->seg;
-		s->src.family = s->dst.family = 4;
-		memset(s->src.bytes, 0, 16);
-		memset(s->dst.bytes, 0, 16);
-		memcpy(s->src.bytes, p + 12, 4);
-		memcpy(s->dst.bytes, p + 16, 4);
+		ip4_endpoints(p, s);
 		s->ip_len = total;
 		/* RFC 793 pseudo-header: addresses, protocol, TCP length (summed
 		 * only when checksums are verified: this runs for every packet) */
@@ -68,13 +64,13 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	case P_IPIP:
 	case P_IPV6:
 		d->tunnelled = 1;
-		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		ctx_fold(d, ip4_pair(p));
 		return p[9] == P_IPIP ? tp_dec_ipv4(d, pl, plcap) : tp_dec_ipv6(d, pl, plcap);
 	case P_GRE:
-		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		ctx_fold(d, ip4_pair(p));
 		return tp_dec_gre(d, pl, plcap);
 	case P_UDP:
-		ctx_fold(d, rd32(p + 12) ^ rd32(p + 16));
+		ctx_fold(d, ip4_pair(p));
 		return tp_dec_udp(d, pl, plcap, pllen);
 	case P_ICMP:
 		if (plcap >= 1 && icmp_error(pl[0]))
@@ -82,4 +78,21 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 		return dec_fail(d, TP_DEC_NOT_TCP, "IPv4: ICMP");
 	default: return dec_fail(d, TP_DEC_NOT_TCP, "IPv4: not TCP");
 	}
+}
+
+int tp_decode_ip_header(const uint8_t *p, uint32_t caplen, int version, struct tp_segment *seg, uint32_t *pair)
+{
+	uint32_t need = version == 6 ? 40 : 20;
+	if (caplen < need || p[0] >> 4 != version)
+		return -1;
+	if (version == 6) {
+		ip6_endpoints(p, seg);
+		seg->ip_len = rd16(p + 4) + 40u;
+		*pair = ip6_pair(p);
+	} else {
+		ip4_endpoints(p, seg);
+		seg->ip_len = rd16(p + 2);
+		*pair = ip4_pair(p);
+	}
+	return 0;
 }

@@ -7,11 +7,6 @@
 enum { P_HOPOPT = 0, P_IPIP = 4, P_TCP = 6, P_UDP = 17, P_IPV6 = 41, P_ROUTING = 43, P_FRAG = 44, P_GRE = 47,
        P_AH = 51, P_ICMPV6 = 58, P_NONE = 59, P_DSTOPTS = 60, P_MOBILITY = 135 };
 
-static uint32_t fold16(const uint8_t *a)
-{
-	return rd32(a) ^ rd32(a + 4) ^ rd32(a + 8) ^ rd32(a + 12);
-}
-
 enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len)
 {
 	if (++d->depth > TP_MAX_DEPTH)
@@ -69,9 +64,7 @@ upper:
 	switch (nh) {
 	case P_TCP: {
 		struct tp_segment *s = d->seg;
-		s->src.family = s->dst.family = 6;
-		memcpy(s->src.bytes, p + 8, 16);
-		memcpy(s->dst.bytes, p + 24, 16);
+		ip6_endpoints(p, s);
 		s->ip_len = rd16(p + 4) + 40;
 		/* RFC 8200 8.1 pseudo-header: addresses, upper-layer length, next header */
 		uint32_t sum = d->opts->verify_checksums
@@ -81,13 +74,13 @@ upper:
 	case P_IPIP:
 	case P_IPV6:
 		d->tunnelled = 1;
-		ctx_fold(d, fold16(p + 8) ^ fold16(p + 24));
+		ctx_fold(d, ip6_pair(p));
 		return nh == P_IPIP ? tp_dec_ipv4(d, h, cap) : tp_dec_ipv6(d, h, cap);
 	case P_GRE:
-		ctx_fold(d, fold16(p + 8) ^ fold16(p + 24));
+		ctx_fold(d, ip6_pair(p));
 		return tp_dec_gre(d, h, cap);
 	case P_UDP:
-		ctx_fold(d, fold16(p + 8) ^ fold16(p + 24));
+		ctx_fold(d, ip6_pair(p));
 		return tp_dec_udp(d, h, cap, plen);
 	case P_ICMPV6: /* RFC 4443: types 1-4 are errors that quote the offending packet */
 		if (cap >= 1 && h[0] >= 1 && h[0] <= 4)

@@ -32,6 +32,40 @@ static inline uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The addresses of an IPv4 (RFC 791: source at 12, destination at 16) or
+ * IPv6 header (RFC 8200: at 8 and 24), as the segment's endpoints. */
+static inline void ip4_endpoints(const uint8_t *p, struct tp_segment *s)
+{
+	s->src.family = s->dst.family = 4;
+	memset(s->src.bytes, 0, 16);
+	memset(s->dst.bytes, 0, 16);
+	memcpy(s->src.bytes, p + 12, 4);
+	memcpy(s->dst.bytes, p + 16, 4);
+}
+
+static inline void ip6_endpoints(const uint8_t *p, struct tp_segment *s)
+{
+	s->src.family = s->dst.family = 6;
+	memcpy(s->src.bytes, p + 8, 16);
+	memcpy(s->dst.bytes, p + 24, 16);
+}
+
+/* An outer header's address pair for the context: the same both ways. */
+static inline uint32_t ip4_pair(const uint8_t *p)
+{
+	return rd32(p + 12) ^ rd32(p + 16);
+}
+
+static inline uint32_t fold16(const uint8_t *a)
+{
+	return rd32(a) ^ rd32(a + 4) ^ rd32(a + 8) ^ rd32(a + 12);
+}
+
+static inline uint32_t ip6_pair(const uint8_t *p)
+{
+	return fold16(p + 8) ^ fold16(p + 24);
+}
+
 static inline void ctx_fold(struct dctx *d, uint32_t v)
 {
 	d->context = (d->context ^ v) * 0x01000193U + 0x9e3779b9U;
