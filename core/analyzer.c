@@ -52,7 +52,8 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
 	return an;
 }
 
-static void finish_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_reason why)
+/* Settle c's late verdicts and hand its record to the front end. */
+static void record_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_reason why)
 {
 	struct tp_conn_record r;
 	tp_conn_settle(an, c, 1);
@@ -65,6 +66,13 @@ static void finish_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_r
 			an->stats.conn_anomalies[i]++;
 	if (an->cb.conn)
 		an->cb.conn(an->cb.user, &r);
+}
+
+/* A frozen connection ends from an unpacked copy: no need to thaw it. */
+static void finish_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_reason why)
+{
+	struct tp_conn t;
+	record_conn(an, c->frozen ? tp_conn_unpack(c, &t) : c, why);
 	tp_flow_remove(an, c);
 }
 
@@ -103,11 +111,13 @@ static int evict_from(struct tp_analyzer *an, const enum tp_timer_class *order, 
                       const struct tp_conn *keep)
 {
 	for (size_t i = 0; i < n; i++) {
-		struct tp_conn *c = an->thead[order[i]];
+		struct tp_conn *c = an->thead[order[i]], t;
 		if (c && c != keep) {
+			struct tp_conn *x = c->frozen ? tp_conn_unpack(c, &t) : c;
 			an->stats.evicted++;
-			tp_flood_evicted(an, c);
-			finish_conn(an, c, TP_END_EVICTED);
+			tp_flood_evicted(an, x);
+			record_conn(an, x, TP_END_EVICTED);
+			tp_flow_remove(an, c);
 			return 1;
 		}
 	}
@@ -214,6 +224,14 @@ void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdi
 	uint32_t hash = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx);
 	int from_orig = 1, reuse = 0;
 	struct tp_conn *c = tp_flow_lookup(an, s, hash, &from_orig);
+	if (c && c->frozen) {
+		struct tp_conn *t = tp_conn_thaw(an, c);
+		if (!t) { /* no memory to unpack it: end it rather than lose it */
+			an->stats.evicted++;
+			finish_conn(an, c, TP_END_EVICTED);
+		}
+		c = t;
+	}
 
 	if (c && an->cfg.split == TP_SPLIT_ZEEK) {
 		enum tp_zeek_gone gone = tp_zeek_gone(&c->zeek, s->ts_ns);
@@ -251,18 +269,25 @@ void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdi
 	update_timer(an, c);
 	if (an->cfg.max_embryonic && c->tclass <= TP_T_HANDSHAKE)
 		trim_embryonic(an, c);
+	else if (c->tclass == TP_T_CLOSED)
+		tp_conn_freeze(an, c);
 }
+
+struct by_idx {
+	uint64_t idx;
+	struct tp_conn *c;
+};
 
 static int by_idx(const void *x, const void *y)
 {
-	const struct tp_conn *a = *(struct tp_conn *const *)x, *b = *(struct tp_conn *const *)y;
+	const struct by_idx *a = x, *b = y;
 	return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
 void tp_finish(struct tp_analyzer *an)
 {
 	uint64_t n = an->stats.conns_active, k = 0;
-	struct tp_conn **all = n ? malloc(n * sizeof *all) : NULL;
+	struct by_idx *all = n ? malloc(n * sizeof *all) : NULL;
 	if (n && !all) {
 		/* No memory to order them: emit in table order rather than lose any. */
 		for (uint32_t b = 0; b < an->nbuckets; b++)
@@ -271,11 +296,11 @@ void tp_finish(struct tp_analyzer *an)
 	} else {
 		for (uint32_t b = 0; b < an->nbuckets; b++)
 			for (struct tp_conn *c = an->buckets[b]; c; c = c->hnext)
-				all[k++] = c;
+				all[k++] = (struct by_idx){ c->idx, c };
 		if (k)
 			qsort(all, k, sizeof *all, by_idx);
 		for (uint64_t i = 0; i < k; i++)
-			finish_conn(an, all[i], TP_END_CAPTURE_END);
+			finish_conn(an, all[i].c, TP_END_CAPTURE_END);
 		free(all);
 	}
 	tp_flood_advance(an, an->now_ns, 1);

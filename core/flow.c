@@ -66,22 +66,35 @@ static int addr_eq(const struct tp_addr *x, const struct tp_addr *y)
 	return x->family == 6 ? memcmp(x->bytes, y->bytes, 16) == 0 : memcmp(x->bytes, y->bytes, 4) == 0;
 }
 
+/* Is c the connection of s? *from_orig says which way s goes. */
+static int key_match(const struct tp_conn *c, const struct tp_segment *s, uint32_t ctx, int *from_orig)
+{
+	if (c->context != ctx)
+		return 0;
+	if (c->port[0] == s->sport && c->port[1] == s->dport && addr_eq(&c->addr[0], &s->src) &&
+	    addr_eq(&c->addr[1], &s->dst)) {
+		*from_orig = 1;
+		return 1;
+	}
+	if (c->port[0] == s->dport && c->port[1] == s->sport && addr_eq(&c->addr[0], &s->dst) &&
+	    addr_eq(&c->addr[1], &s->src)) {
+		*from_orig = 0;
+		return 1;
+	}
+	return 0;
+}
+
 struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int *from_orig)
 {
 	uint32_t ctx = an->cfg.key_context ? s->context : 0;
 	for (struct tp_conn *c = an->buckets[hash & (an->nbuckets - 1)]; c; c = c->hnext) {
-		if (c->hash != hash || c->context != ctx)
+		if (c->hash != hash)
 			continue;
-		if (c->port[0] == s->sport && c->port[1] == s->dport && addr_eq(&c->addr[0], &s->src) &&
-		    addr_eq(&c->addr[1], &s->dst)) {
-			*from_orig = 1;
+		/* A frozen one packs its key too: the hash matched, so it is
+		 * almost surely the one, and unpacking it is worth it. */
+		struct tp_conn t;
+		if (key_match(c->frozen ? tp_conn_unpack(c, &t) : c, s, ctx, from_orig))
 			return c;
-		}
-		if (c->port[0] == s->dport && c->port[1] == s->sport && addr_eq(&c->addr[0], &s->dst) &&
-		    addr_eq(&c->addr[1], &s->src)) {
-			*from_orig = 0;
-			return c;
-		}
 	}
 	return NULL;
 }

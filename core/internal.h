@@ -9,6 +9,8 @@
 #ifndef TP_INTERNAL_H
 #define TP_INTERNAL_H
 
+#include <stddef.h>
+
 #include "tcpphase.h"
 #include "zeek.h"
 
@@ -46,17 +48,21 @@ enum tp_timer_class {
 };
 
 struct tp_conn {
-	/* flow.c: what a lookup reads comes first, in one cache line */
+	/* flow.c: the links, the hash and the timer. A frozen connection
+	 * (freeze.c) keeps only these and packs everything after them. */
 	struct tp_conn *hnext;
 	uint32_t hash;
+	uint8_t tclass;      /* enum tp_timer_class */
+	uint8_t frozen;      /* packed by tp_conn_freeze: only the fields above are valid */
+	uint16_t packed_len; /* with frozen: bytes packed after TP_CONN_HEAD */
+	struct tp_conn *tprev, *tnext; /* timer list */
+	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
+	uint64_t idx;        /* connection index: tp_finish orders by it */
+
 	uint32_t context;
 	uint16_t port[2];
 	struct tp_addr addr[2]; /* key, with ep[0] the originator */
-	uint8_t tclass;      /* enum tp_timer_class */
-	struct tp_conn *tprev, *tnext; /* timer list */
-	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
 
-	uint64_t idx;
 	uint64_t first_frame; /* frame of its first segment: names it (uid) */
 	int64_t start_ns, last_ns;
 	struct tp_endpoint ep[2];
@@ -76,6 +82,9 @@ struct tp_conn {
 
 	struct tp_zeek zeek;
 };
+
+/* What a frozen connection keeps unpacked. */
+#define TP_CONN_HEAD offsetof(struct tp_conn, context)
 
 struct tp_flood_table;
 
@@ -124,6 +133,21 @@ static inline void tp_due_by(struct tp_analyzer *an, int64_t deadline)
 	if (deadline < an->next_due)
 		an->next_due = deadline;
 }
+
+/*
+ * freeze.c: a connection that only lingers (closed, on TP_T_CLOSED for
+ * closed_linger, 60 s by default) is most of what a busy capture tracks.
+ * Frozen, it is packed into about a third of its size; any use of it
+ * other than the links unpacks it first.
+ */
+/* Pack c into a smaller allocation that takes its place in the table and
+ * its timer list; returns it (c itself if there is no memory). */
+struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c);
+/* Unpack a frozen connection in place of the packed one; returns it (NULL
+ * if there is no memory: c stays frozen). */
+struct tp_conn *tp_conn_thaw(struct tp_analyzer *an, struct tp_conn *c);
+/* Unpack a frozen connection into *out, links included, leaving it frozen. */
+struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out);
 
 /* conn.c: the RFC 9293 machine, as an observer. */
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s);

@@ -647,6 +647,84 @@ static void test_eviction_is_reported(void **state)
 	test_free(f);
 }
 
+/* open_conn, then a 4-way close initiated by the client. */
+static void close_conn(struct fx *f)
+{
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 1);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 5);
+	seg(f, C, ACK, 1102, 5102, 0, 1);
+}
+
+static void assert_same_record(const struct tp_conn_record *a, const struct tp_conn_record *b)
+{
+	assert_int_equal(a->first_frame, b->first_frame);
+	assert_int_equal(a->orig_p, b->orig_p);
+	assert_int_equal(a->start_ns, b->start_ns);
+	assert_int_equal(a->last_ns, b->last_ns);
+	assert_int_equal(a->orig_pkts, b->orig_pkts);
+	assert_int_equal(a->resp_ip_bytes, b->resp_ip_bytes);
+	assert_int_equal(a->orig_bytes, b->orig_bytes);
+	assert_int_equal(a->handshake, b->handshake);
+	assert_int_equal(a->teardown, b->teardown);
+	assert_int_equal(a->orig_state, b->orig_state);
+	assert_int_equal(a->resp_state, b->resp_state);
+	assert_int_equal(a->completeness, b->completeness);
+	assert_int_equal(a->anomalies, b->anomalies);
+	assert_int_equal(a->syn_to_synack_ns, b->syn_to_synack_ns);
+	assert_int_equal(a->synack_to_ack_ns, b->synack_to_ack_ns);
+	assert_int_equal(a->fin_to_close_ns, b->fin_to_close_ns);
+	assert_string_equal(a->conn_state, b->conn_state);
+	assert_string_equal(a->history, b->history);
+}
+
+/*
+ * A closed connection lingers (TIME-WAIT) packed small (core/freeze.c).
+ * Ended by the cap, by its linger timer or by the end of the capture, its
+ * record must read as if it had never been packed.
+ */
+static void test_lingering_connection_record(void **state)
+{
+	(void)state;
+	struct fx *ref = fx_new();
+	fx_start(ref);
+	close_conn(ref);
+	tp_finish(ref->an);
+	assert_int_equal(ref->nrec, 1);
+	assert_string_equal(ref->rec[0].history, "ShADadFf");
+	assert_int_equal(ref->rec[0].end_reason, TP_END_CAPTURE_END);
+
+	/* evicted while lingering, by a new connection under --max-conns 1 */
+	struct fx *ev = fx_new();
+	ev->cfg.max_conns = 1;
+	fx_start(ev);
+	close_conn(ev);
+	ev->client_port = 40001;
+	seg(ev, C, SYN, 9000, 0, 0, 1000);
+	assert_int_equal(ev->nrec, 1);
+	assert_int_equal(ev->rec[0].end_reason, TP_END_EVICTED);
+	assert_same_record(&ev->rec[0], &ref->rec[0]);
+
+	/* expired: 61 s later, past closed_linger */
+	struct fx *ex = fx_new();
+	fx_start(ex);
+	close_conn(ex);
+	ex->client_port = 40001;
+	seg(ex, C, SYN, 9000, 0, 0, 61000);
+	assert_int_equal(ex->nrec, 1);
+	assert_int_equal(ex->rec[0].end_reason, TP_END_CLOSED);
+	assert_same_record(&ex->rec[0], &ref->rec[0]);
+	/* TIME-WAIT began with the server's FIN, 1 ms before the final ACK */
+	assert_int_equal(ex->rec[0].time_wait_ns, 61001000000LL);
+
+	struct fx *fx[] = { ref, ev, ex };
+	for (int i = 0; i < 3; i++) {
+		tp_analyzer_free(fx[i]->an);
+		test_free(fx[i]);
+	}
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -701,6 +779,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_syn_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_flood_from_one_source, setup, teardown),
 		cmocka_unit_test(test_eviction_is_reported),
+		cmocka_unit_test(test_lingering_connection_record),
 		cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
