@@ -167,23 +167,209 @@ static void prefs_applied(void)
 
 /* ---- per-file state ------------------------------------------------------- */
 
-/* What the plugin keeps about one frame that carried a TCP segment. */
-struct tpp_frame {
-	struct tp_segment seg;  /* the core's input, kept for a replay */
-	struct tp_verdict v;    /* the core's verdict, amended in place */
-	guint32 stream;         /* tcp.stream */
+/*
+ * The endpoints of segments, interned per file: a capture has far fewer
+ * address and port pairs than frames, and both directions of a connection
+ * share one entry. The VLAN/tunnel context is part of it, so that a frame
+ * keeps the one its segment had. Entries live as long as the file: a replay
+ * rebuilds every segment from them.
+ */
+struct tpp_ends {
+	struct tp_addr addr[2]; /* (addr[0], port[0]) sorts first */
+	guint16 port[2];
+	guint32 context;
 };
+
+/*
+ * What the plugin keeps about one frame that carried a TCP segment, for the
+ * whole file: the segment (the core's input, kept for a replay) and its
+ * verdict, packed, since a capture of millions of frames keeps millions of
+ * these (80 bytes instead of a struct tp_segment and a struct tp_verdict,
+ * 176). frame_segment() and frame_verdict() give the full structs back.
+ * What the two share (frame, time, flags, length) is stored once. Frame
+ * numbers are 32-bit in Wireshark, and so are connection indices here: the
+ * core starts at most one connection per frame. Widest members first, so
+ * that nothing is padded.
+ */
+struct tpp_frame {
+	gint64 ts_ns;
+	gint64 syn_to_synack_ns, synack_to_ack_ns;
+	guint32 frame;
+	guint32 ends;           /* index in f->ends */
+	guint32 seq, ack, len, ip_len;
+	guint32 stream;         /* tcp.stream */
+	guint32 conn, first_frame;
+	guint32 expected_ack, seen_ack;
+	tp_anomaly_set anomalies;
+	guint16 window;
+	gint8 wscale;
+	guint flags : 9;        /* TP_TH_* */
+	guint checksum : 2;     /* enum tp_checksum */
+	guint swapped : 1;      /* sent from ends.addr[1] to ends.addr[0] */
+	/* The verdict does not repeat the segment's flags and length: the
+	 * blank verdict (all 0) of a segment the core had no room for. */
+	guint blank : 1;
+	guint dir : 1;
+	guint dir_inferred : 1;
+	guint rtx : 1;
+	guint ack_checked : 1;
+	guint phase : 3;
+	guint step : 4;
+	guint orig_state : 4;
+	guint resp_state : 4;
+};
+/* The bit-fields hold every value of the core's enums; a new member that
+ * makes a frame bigger is a choice, not an accident. */
+G_STATIC_ASSERT(TP_PHASE_COUNT <= 8 && TP_STEP_COUNT <= 16 && TP_STATE_COUNT <= 16);
+G_STATIC_ASSERT(sizeof(struct tpp_frame) <= 80);
 
 static struct tpp_file {
 	struct tp_analyzer *an;
 	struct tp_config cfg;
 	GArray *frames;     /* struct tpp_frame, ordered by frame number */
 	GArray *pos;        /* guint32 by frame number: 1 + its index in frames, or 0 */
+	GPtrArray *ends;    /* struct tpp_ends *, by index */
+	GHashTable *ends_index; /* struct tpp_ends * -> its index in ends */
 	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
 	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
 	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
 	gboolean finished;  /* tp_finish() has run */
 } *g_file;
+
+/* Keys are zeroed before they are filled, padding included, so that they
+ * can be hashed and compared as bytes. */
+static guint ends_hash(gconstpointer p)
+{
+	const guint8 *b = (const guint8 *)p;
+	guint32 h = 2166136261U; /* FNV-1a */
+	for (size_t i = 0; i < sizeof(struct tpp_ends); i++)
+		h = (h ^ b[i]) * 16777619U;
+	return h;
+}
+
+static gboolean ends_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, sizeof(struct tpp_ends)) == 0;
+}
+
+static int endpoint_cmp(const struct tp_addr *a, guint16 pa, const struct tp_addr *b, guint16 pb)
+{
+	int d = memcmp(a, b, sizeof *a);
+	return d ? d : (int)pa - (int)pb;
+}
+
+/* The index of s's endpoints in f->ends, added if new; *swapped tells
+ * whether s was sent from the second one. */
+static guint32 ends_intern(struct tpp_file *f, const struct tp_segment *s, gboolean *swapped)
+{
+	struct tpp_ends k;
+	memset(&k, 0, sizeof k);
+	*swapped = endpoint_cmp(&s->src, s->sport, &s->dst, s->dport) > 0;
+	int from = *swapped ? 1 : 0;
+	k.addr[from] = s->src;
+	k.port[from] = s->sport;
+	k.addr[!from] = s->dst;
+	k.port[!from] = s->dport;
+	k.context = s->context;
+	gpointer idx;
+	if (g_hash_table_lookup_extended(f->ends_index, &k, NULL, &idx))
+		return GPOINTER_TO_UINT(idx);
+	struct tpp_ends *e = g_new(struct tpp_ends, 1);
+	memcpy(e, &k, sizeof k);
+	guint32 n = f->ends->len;
+	g_ptr_array_add(f->ends, e);
+	g_hash_table_insert(f->ends_index, e, GUINT_TO_POINTER(n));
+	return n;
+}
+
+/* A new frame's record: its segment, and no verdict yet. */
+static void frame_pack_segment(struct tpp_file *f, struct tpp_frame *fr, const struct tp_segment *s,
+                               guint32 stream)
+{
+	gboolean swapped;
+	memset(fr, 0, sizeof *fr);
+	fr->frame = (guint32)s->frame;
+	fr->ts_ns = s->ts_ns;
+	fr->ends = ends_intern(f, s, &swapped);
+	fr->swapped = swapped ? 1 : 0;
+	fr->seq = s->seq;
+	fr->ack = s->ack;
+	fr->flags = s->flags;
+	fr->window = s->window;
+	fr->len = s->len;
+	fr->ip_len = s->ip_len;
+	fr->wscale = s->wscale;
+	fr->checksum = s->checksum;
+	fr->stream = stream;
+}
+
+static void frame_segment(const struct tpp_file *f, const struct tpp_frame *fr, struct tp_segment *s)
+{
+	const struct tpp_ends *e = (const struct tpp_ends *)g_ptr_array_index(f->ends, fr->ends);
+	int from = fr->swapped;
+	memset(s, 0, sizeof *s);
+	s->frame = fr->frame;
+	s->ts_ns = fr->ts_ns;
+	s->src = e->addr[from];
+	s->sport = e->port[from];
+	s->dst = e->addr[!from];
+	s->dport = e->port[!from];
+	s->context = e->context;
+	s->seq = fr->seq;
+	s->ack = fr->ack;
+	s->flags = (uint16_t)fr->flags;
+	s->window = fr->window;
+	s->len = fr->len;
+	s->ip_len = fr->ip_len;
+	s->wscale = fr->wscale;
+	s->checksum = (uint8_t)fr->checksum;
+}
+
+/* Store v, the verdict on fr's segment (whose frame and time it repeats). */
+static void frame_pack_verdict(struct tpp_frame *fr, const struct tp_verdict *v)
+{
+	fr->blank = v->flags != fr->flags || v->len != fr->len;
+	/* At most one connection per frame: this never saturates. */
+	fr->conn = v->conn < G_MAXUINT32 ? (guint32)v->conn : G_MAXUINT32;
+	fr->first_frame = (guint32)v->first_frame; /* a frame number we fed */
+	fr->dir = v->dir;
+	fr->dir_inferred = v->dir_inferred;
+	fr->phase = v->phase;
+	fr->step = v->step;
+	fr->rtx = v->rtx;
+	fr->orig_state = v->orig_state;
+	fr->resp_state = v->resp_state;
+	fr->ack_checked = v->ack_checked;
+	fr->expected_ack = v->expected_ack;
+	fr->seen_ack = v->seen_ack;
+	fr->syn_to_synack_ns = v->syn_to_synack_ns;
+	fr->synack_to_ack_ns = v->synack_to_ack_ns;
+	fr->anomalies = v->anomalies;
+}
+
+static void frame_verdict(const struct tpp_frame *fr, struct tp_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->frame = fr->frame;
+	v->ts_ns = fr->ts_ns;
+	v->conn = fr->conn;
+	v->first_frame = fr->first_frame;
+	v->flags = fr->blank ? 0 : (uint16_t)fr->flags;
+	v->len = fr->blank ? 0 : fr->len;
+	v->dir = (uint8_t)fr->dir;
+	v->dir_inferred = (uint8_t)fr->dir_inferred;
+	v->phase = (uint8_t)fr->phase;
+	v->step = (uint8_t)fr->step;
+	v->rtx = (uint8_t)fr->rtx;
+	v->orig_state = (uint8_t)fr->orig_state;
+	v->resp_state = (uint8_t)fr->resp_state;
+	v->ack_checked = (uint8_t)fr->ack_checked;
+	v->expected_ack = fr->expected_ack;
+	v->seen_ack = fr->seen_ack;
+	v->syn_to_synack_ns = fr->syn_to_synack_ns;
+	v->synack_to_ack_ns = fr->synack_to_ack_ns;
+	v->anomalies = fr->anomalies;
+}
 
 static struct tpp_frame *frame_at(struct tpp_file *f, guint i)
 {
@@ -202,11 +388,11 @@ static struct tpp_frame *frame_find(struct tpp_file *f, guint32 num)
 static guint frame_pos(struct tpp_file *f, guint32 num)
 {
 	guint lo = 0, hi = f->frames->len;
-	if (!hi || frame_at(f, hi - 1)->v.frame < num)
+	if (!hi || frame_at(f, hi - 1)->frame < num)
 		return hi; /* the usual case: frames come in order */
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
-		if (frame_at(f, mid)->v.frame < num)
+		if (frame_at(f, mid)->frame < num)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -217,13 +403,13 @@ static guint frame_pos(struct tpp_file *f, guint32 num)
 /* Store a new frame in order and index it (and the ones it moved). */
 static struct tpp_frame *frame_insert(struct tpp_file *f, const struct tpp_frame *nf)
 {
-	guint32 num = (guint32)nf->v.frame;
+	guint32 num = nf->frame;
 	guint at = frame_pos(f, num);
 	g_array_insert_val(f->frames, at, *nf);
 	if (num >= f->pos->len)
 		g_array_set_size(f->pos, num + 1);
 	for (guint i = at; i < f->frames->len; i++)
-		g_array_index(f->pos, guint32, (guint32)frame_at(f, i)->v.frame) = i + 1;
+		g_array_index(f->pos, guint32, frame_at(f, i)->frame) = i + 1;
 	return frame_at(f, at);
 }
 
@@ -248,8 +434,12 @@ static void cb_amend(void *user, const struct tp_amend *a)
 {
 	struct tpp_file *f = (struct tpp_file *)user;
 	struct tpp_frame *fr = a->frame <= G_MAXUINT32 ? frame_find(f, (guint32)a->frame) : NULL;
-	if (fr)
-		tp_verdict_amend(&fr->v, a);
+	if (fr) {
+		struct tp_verdict v;
+		frame_verdict(fr, &v);
+		tp_verdict_amend(&v, a);
+		frame_pack_verdict(fr, &v);
+	}
 }
 
 static void cb_conn(void *user, const struct tp_conn_record *r)
@@ -282,10 +472,12 @@ static gboolean analyzer_start(struct tpp_file *f)
 /* Run one stored frame through the core and record what it says. */
 static void feed(struct tpp_file *f, struct tpp_frame *fr)
 {
+	struct tp_segment s;
 	struct tp_verdict v;
-	f->feeding = (guint32)fr->seg.frame;
-	tp_feed(f->an, &fr->seg, &v);
-	fr->v = v;
+	frame_segment(f, fr, &s);
+	f->feeding = fr->frame;
+	tp_feed(f->an, &s, &v);
+	frame_pack_verdict(fr, &v);
 	struct tpp_conn *c = conn_get(f, v.conn);
 	if (c) {
 		if (!c->first_frame) {
@@ -301,7 +493,7 @@ static void finish(struct tpp_file *f)
 	if (f->finished || !f->an)
 		return;
 	if (f->frames->len)
-		f->feeding = (guint32)frame_at(f, f->frames->len - 1)->v.frame;
+		f->feeding = frame_at(f, f->frames->len - 1)->frame;
 	tp_finish(f->an);
 	f->finished = TRUE;
 }
@@ -334,6 +526,8 @@ static void file_free(struct tpp_file *f)
 	tp_analyzer_free(f->an);
 	g_array_free(f->frames, TRUE);
 	g_array_free(f->pos, TRUE);
+	g_hash_table_destroy(f->ends_index);
+	g_ptr_array_free(f->ends, TRUE);
 	for (guint i = 0; i < f->conns->len; i++)
 		g_free(g_ptr_array_index(f->conns, i));
 	g_ptr_array_free(f->conns, TRUE);
@@ -351,6 +545,8 @@ static void init_file(void)
 	config_from_prefs(&f->cfg, FALSE);
 	f->frames = g_array_new(FALSE, FALSE, sizeof(struct tpp_frame));
 	f->pos = g_array_new(FALSE, TRUE, sizeof(guint32));
+	f->ends = g_ptr_array_new_with_free_func(g_free);
+	f->ends_index = g_hash_table_new(ends_hash, ends_equal);
 	f->conns = g_ptr_array_new();
 	f->floods = g_ptr_array_new_with_free_func(g_free);
 	if (!analyzer_start(f)) {
@@ -430,10 +626,9 @@ static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *
 }
 
 /* The "TCP Phase" subtree of one frame. */
-static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tpp_frame *fr, const struct tpp_conn *c,
-                        proto_item **anomaly_item, proto_item **step_item)
+static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict *v, guint32 stream,
+                        const struct tpp_conn *c, proto_item **anomaly_item, proto_item **step_item)
 {
-	const struct tp_verdict *v = &fr->v;
 	const char *phase = tp_phase_name((enum tp_phase)v->phase);
 	const char *step = tp_step_label((enum tp_step)v->step);
 	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
@@ -448,8 +643,8 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tpp_frame 
 
 	proto_item_set_generated(proto_tree_add_uint64(t, hf_conn, tvb, 0, 0, v->conn));
 	add_string(t, hf_uid, tvb, uid);
-	if (fr->stream != G_MAXUINT32)
-		add_uint(t, hf_stream, tvb, fr->stream);
+	if (stream != G_MAXUINT32)
+		add_uint(t, hf_stream, tvb, stream);
 	add_string(t, hf_dir, tvb, v->dir == TP_DIR_ORIG ? "orig" : "resp");
 	proto_item_set_generated(proto_tree_add_boolean(t, hf_dir_inferred, tvb, 0, 0, v->dir_inferred));
 	add_string(t, hf_phase, tvb, phase);
@@ -474,15 +669,15 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tpp_frame 
 /* Hand the frame to the "tcpphase" tap (the statistics tree). It runs
  * after this frame's dissection: everything handed over must live until
  * then (the frame's pool, or the file's state). */
-static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tpp_frame *fr, const struct tpp_conn *c)
+static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tp_verdict *v, guint32 stream,
+                      const struct tpp_conn *c)
 {
-	const struct tp_verdict *v = &fr->v;
 	struct tpp_tap *tap = wmem_new0(pinfo->pool, struct tpp_tap);
 	struct tp_verdict *vc = wmem_new(pinfo->pool, struct tp_verdict);
 	*vc = *v;
 	tap->v = vc;
 	tap->conn = c;
-	tap->stream = fr->stream;
+	tap->stream = stream;
 	tap->first_of_conn = c->first_frame == v->frame;
 	for (guint i = 0; i < f->floods->len; i++) {
 		struct tpp_flood *fl = (struct tpp_flood *)g_ptr_array_index(f->floods, i);
@@ -504,24 +699,25 @@ static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tpp_f
 static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct tpp_file *f,
                    const struct tpp_frame *fr)
 {
-	const struct tp_verdict *v = &fr->v;
-	const char *step = tp_step_label((enum tp_step)v->step);
+	struct tp_verdict v;
+	frame_verdict(fr, &v);
+	const char *step = tp_step_label((enum tp_step)v.step);
 	if (pref_info_hint && *step)
-		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v->rtx ? " rtx" : "");
+		col_append_fstr(pinfo->cinfo, COL_INFO, " [%s%s]", step, v.rtx ? " rtx" : "");
 
-	struct tpp_conn *c = v->conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v->conn)
-	                                             : NULL;
+	struct tpp_conn *c = v.conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v.conn)
+	                                            : NULL;
 	proto_item *anomaly_item[TP_A_COUNT] = { 0 }, *step_item = NULL;
 	if (proto_field_is_referenced(tree, proto_tcpphase))
-		render_tree(tvb, tree, fr, c, anomaly_item, &step_item);
+		render_tree(tvb, tree, &v, fr->stream, c, anomaly_item, &step_item);
 	for (int i = 0; i < TP_A_COUNT; i++)
-		if (v->anomalies & TP_ABIT(i))
+		if (v.anomalies & TP_ABIT(i))
 			expert_add_info(pinfo, anomaly_item[i], &ei_anomaly[i]);
-	if (v->step == TP_STEP_HS_ACK && !v->rtx)
+	if (v.step == TP_STEP_HS_ACK && !v.rtx)
 		expert_add_info(pinfo, step_item, &ei_handshake_done);
 
 	if (c && have_tap_listener(tpp_tap_id))
-		queue_tap(pinfo, f, fr, c);
+		queue_tap(pinfo, f, &v, fr->stream, c);
 }
 
 /* ---- the postdissector ------------------------------------------------------- */
@@ -534,17 +730,18 @@ static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 	struct tpp_frame *fr = frame_find(f, pinfo->num);
 	if (!PINFO_FD_VISITED(pinfo)) {
 		if (!fr) { /* first sight of this frame: feed the core */
-			struct tpp_frame nf;
-			memset(&nf, 0, sizeof nf);
-			if (!tpp_extract_segment(tree, pinfo, f->cfg.key_context, f->cfg.checksum_verify, &nf.seg, &nf.stream))
+			struct tp_segment seg;
+			guint32 stream;
+			if (!tpp_extract_segment(tree, pinfo, f->cfg.key_context, f->cfg.checksum_verify, &seg, &stream))
 				return 0;
-			nf.seg.frame = pinfo->num;
-			nf.seg.ts_ns = (int64_t)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
-			nf.v.frame = pinfo->num;
+			seg.frame = pinfo->num;
+			seg.ts_ns = (int64_t)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs;
 			if (f->finished)
 				replay(f);
 			if (!f->an)
 				return 0;
+			struct tpp_frame nf;
+			frame_pack_segment(f, &nf, &seg, stream);
 			fr = frame_insert(f, &nf);
 			feed(f, fr);
 		}
