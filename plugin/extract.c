@@ -197,9 +197,9 @@ static gboolean ip_read(const field_info *fi, int version, struct tp_segment *s,
 	gint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
 	if (avail < 20)
 		return FALSE;
-	guint32 cap = avail > 40 ? 40 : (guint32)avail; /* 40: the longer fixed header, IPv6's */
-	const guint8 *h = tvb_get_ptr(fi->ds_tvb, fi->start, (gint)cap);
-	return tp_decode_ip_header(h, cap, version, s, pair) == 0;
+	gint fixed = avail > 40 ? 40 : avail; /* 40: the longer fixed header, IPv6's; only it is read */
+	const guint8 *h = tvb_get_ptr(fi->ds_tvb, fi->start, fixed);
+	return tp_decode_ip_header(h, (guint32)avail, version, s, pair) == 0;
 }
 
 /*

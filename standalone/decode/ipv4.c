@@ -35,9 +35,7 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	uint32_t hl = (uint32_t)(p[0] & 0x0f) * 4;
 	if (hl < 20)
 		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: header length below 20");
-	uint32_t total = rd16(p + 2);
-	if (total == 0) /* captured on a host doing TCP segmentation offload: the stack fills it in later */
-		total = len;
+	uint32_t total = ip4_total(p, len);
 	if (total < hl)
 		return dec_fail(d, TP_DEC_MALFORMED, "IPv4: total length below the header length");
 	if (len < hl)
@@ -91,7 +89,7 @@ int tp_decode_ip_header(const uint8_t *p, uint32_t caplen, int version, struct t
 		*pair = ip6_pair(p);
 	} else {
 		ip4_endpoints(p, seg);
-		seg->ip_len = rd16(p + 2);
+		seg->ip_len = ip4_total(p, caplen);
 		*pair = ip4_pair(p);
 	}
 	return 0;

@@ -32,6 +32,15 @@ static inline uint32_t rd32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The IPv4 total length, or what was captured from the header on (len) if
+ * it is 0: captured on a host doing TCP segmentation offload, where the
+ * stack fills it in later (or leaves it 0 for a BIG TCP packet over 64 KiB). */
+static inline uint32_t ip4_total(const uint8_t *p, uint32_t len)
+{
+	uint32_t total = rd16(p + 2);
+	return total ? total : len;
+}
+
 /* The addresses of an IPv4 (RFC 791: source at 12, destination at 16) or
  * IPv6 header (RFC 8200: at 8 and 24), as the segment's endpoints. */
 static inline void ip4_endpoints(const uint8_t *p, struct tp_segment *s)
