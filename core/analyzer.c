@@ -273,6 +273,8 @@ void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdi
 		tp_conn_freeze(an, c);
 }
 
+/* The key beside the pointer: sorting touches no connection (most of
+ * them cold, lingering ones). */
 struct by_idx {
 	uint64_t idx;
 	struct tp_conn *c;

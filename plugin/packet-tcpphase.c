@@ -168,14 +168,16 @@ static void prefs_applied(void)
 /* ---- per-file state ------------------------------------------------------- */
 
 /*
- * The endpoints of segments, interned per file: a capture has far fewer
- * address and port pairs than frames, and both directions of a connection
- * share one entry. The VLAN/tunnel context is part of it, so that a frame
- * keeps the one its segment had. Entries live as long as the file: a replay
- * rebuilds every segment from them.
+ * The endpoints of segments, stored once per tcp.stream rather than in
+ * every frame: a capture has far fewer streams than frames, and every
+ * frame of a stream has the same address and port pair, one way or the
+ * other. The VLAN/tunnel context is part of it, so that a frame keeps the
+ * one its segment had; a frame that differs from its stream's entry (or
+ * has no tcp.stream) gets one of its own. Entries live as long as the
+ * file: a replay rebuilds every segment from them.
  */
 struct tpp_ends {
-	struct tp_addr addr[2]; /* (addr[0], port[0]) sorts first */
+	struct tp_addr addr[2]; /* as the stream's first segment: from addr[0] */
 	guint16 port[2];
 	guint32 context;
 };
@@ -228,58 +230,59 @@ static struct tpp_file {
 	struct tp_config cfg;
 	GArray *frames;     /* struct tpp_frame, ordered by frame number */
 	GArray *pos;        /* guint32 by frame number: 1 + its index in frames, or 0 */
-	GPtrArray *ends;    /* struct tpp_ends *, by index */
-	GHashTable *ends_index; /* struct tpp_ends * -> its index in ends */
+	GArray *ends;       /* struct tpp_ends */
+	GArray *stream_ends; /* guint32 by tcp.stream: 1 + the index of its entry in ends, or 0 */
 	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
 	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
 	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
 	gboolean finished;  /* tp_finish() has run */
 } *g_file;
 
-/* Keys are zeroed before they are filled, padding included, so that they
- * can be hashed and compared as bytes. */
-static guint ends_hash(gconstpointer p)
+static gboolean same_end(const struct tp_addr *a, guint16 pa, const struct tp_addr *b, guint16 pb)
 {
-	const guint8 *b = (const guint8 *)p;
-	guint32 h = 2166136261U; /* FNV-1a */
-	for (size_t i = 0; i < sizeof(struct tpp_ends); i++)
-		h = (h ^ b[i]) * 16777619U;
-	return h;
+	return pa == pb && memcmp(a, b, sizeof *a) == 0; /* unused address bytes are zero */
 }
 
-static gboolean ends_equal(gconstpointer a, gconstpointer b)
+/* Is s between e's endpoints, and which way? */
+static gboolean ends_match(const struct tpp_ends *e, const struct tp_segment *s, gboolean *swapped)
 {
-	return memcmp(a, b, sizeof(struct tpp_ends)) == 0;
+	if (e->context != s->context)
+		return FALSE;
+	if (same_end(&e->addr[0], e->port[0], &s->src, s->sport) && same_end(&e->addr[1], e->port[1], &s->dst, s->dport)) {
+		*swapped = FALSE;
+		return TRUE;
+	}
+	if (same_end(&e->addr[1], e->port[1], &s->src, s->sport) && same_end(&e->addr[0], e->port[0], &s->dst, s->dport)) {
+		*swapped = TRUE;
+		return TRUE;
+	}
+	return FALSE;
 }
 
-static int endpoint_cmp(const struct tp_addr *a, guint16 pa, const struct tp_addr *b, guint16 pb)
+/* The index in f->ends of s's endpoints: its stream's entry, or a new one;
+ * *swapped tells whether s was sent from the entry's second endpoint. */
+static guint32 ends_of(struct tpp_file *f, const struct tp_segment *s, guint32 stream, gboolean *swapped)
 {
-	int d = memcmp(a, b, sizeof *a);
-	return d ? d : (int)pa - (int)pb;
-}
-
-/* The index of s's endpoints in f->ends, added if new; *swapped tells
- * whether s was sent from the second one. */
-static guint32 ends_intern(struct tpp_file *f, const struct tp_segment *s, gboolean *swapped)
-{
-	struct tpp_ends k;
-	memset(&k, 0, sizeof k);
-	*swapped = endpoint_cmp(&s->src, s->sport, &s->dst, s->dport) > 0;
-	int from = *swapped ? 1 : 0;
-	k.addr[from] = s->src;
-	k.port[from] = s->sport;
-	k.addr[!from] = s->dst;
-	k.port[!from] = s->dport;
-	k.context = s->context;
-	gpointer idx;
-	if (g_hash_table_lookup_extended(f->ends_index, &k, NULL, &idx))
-		return GPOINTER_TO_UINT(idx);
-	struct tpp_ends *e = g_new(struct tpp_ends, 1);
-	memcpy(e, &k, sizeof k);
-	guint32 n = f->ends->len;
-	g_ptr_array_add(f->ends, e);
-	g_hash_table_insert(f->ends_index, e, GUINT_TO_POINTER(n));
-	return n;
+	guint32 *slot = NULL;
+	if (stream != G_MAXUINT32) {
+		if (stream >= f->stream_ends->len)
+			g_array_set_size(f->stream_ends, stream + 1);
+		slot = &g_array_index(f->stream_ends, guint32, stream);
+		if (*slot && ends_match(&g_array_index(f->ends, struct tpp_ends, *slot - 1), s, swapped))
+			return *slot - 1;
+	}
+	struct tpp_ends e;
+	memset(&e, 0, sizeof e);
+	e.addr[0] = s->src;
+	e.port[0] = s->sport;
+	e.addr[1] = s->dst;
+	e.port[1] = s->dport;
+	e.context = s->context;
+	g_array_append_val(f->ends, e);
+	if (slot && !*slot)
+		*slot = f->ends->len;
+	*swapped = FALSE;
+	return f->ends->len - 1;
 }
 
 /* A new frame's record: its segment, and no verdict yet. */
@@ -290,7 +293,7 @@ static void frame_pack_segment(struct tpp_file *f, struct tpp_frame *fr, const s
 	memset(fr, 0, sizeof *fr);
 	fr->frame = (guint32)s->frame;
 	fr->ts_ns = s->ts_ns;
-	fr->ends = ends_intern(f, s, &swapped);
+	fr->ends = ends_of(f, s, stream, &swapped);
 	fr->swapped = swapped ? 1 : 0;
 	fr->seq = s->seq;
 	fr->ack = s->ack;
@@ -305,7 +308,7 @@ static void frame_pack_segment(struct tpp_file *f, struct tpp_frame *fr, const s
 
 static void frame_segment(const struct tpp_file *f, const struct tpp_frame *fr, struct tp_segment *s)
 {
-	const struct tpp_ends *e = (const struct tpp_ends *)g_ptr_array_index(f->ends, fr->ends);
+	const struct tpp_ends *e = &g_array_index(f->ends, struct tpp_ends, fr->ends);
 	int from = fr->swapped;
 	memset(s, 0, sizeof *s);
 	s->frame = fr->frame;
@@ -526,8 +529,8 @@ static void file_free(struct tpp_file *f)
 	tp_analyzer_free(f->an);
 	g_array_free(f->frames, TRUE);
 	g_array_free(f->pos, TRUE);
-	g_hash_table_destroy(f->ends_index);
-	g_ptr_array_free(f->ends, TRUE);
+	g_array_free(f->ends, TRUE);
+	g_array_free(f->stream_ends, TRUE);
 	for (guint i = 0; i < f->conns->len; i++)
 		g_free(g_ptr_array_index(f->conns, i));
 	g_ptr_array_free(f->conns, TRUE);
@@ -545,8 +548,8 @@ static void init_file(void)
 	config_from_prefs(&f->cfg, FALSE);
 	f->frames = g_array_new(FALSE, FALSE, sizeof(struct tpp_frame));
 	f->pos = g_array_new(FALSE, TRUE, sizeof(guint32));
-	f->ends = g_ptr_array_new_with_free_func(g_free);
-	f->ends_index = g_hash_table_new(ends_hash, ends_equal);
+	f->ends = g_array_new(FALSE, FALSE, sizeof(struct tpp_ends));
+	f->stream_ends = g_array_new(FALSE, TRUE, sizeof(guint32));
 	f->conns = g_ptr_array_new();
 	f->floods = g_ptr_array_new_with_free_func(g_free);
 	if (!analyzer_start(f)) {
