@@ -150,12 +150,11 @@ static size_t pack_bytes(const uint8_t *body, uint8_t *out)
 		memcpy(&word, b, 8); /* BODY_LEN is a multiple of 8 (the struct's alignment) */
 		if (!word)
 			continue;
+		unsigned m = nonzero_bytes(word);
 		map[w / 8] |= (uint8_t)(1u << (w % 8));
-		*p++ = (uint8_t)nonzero_bytes(word);
-		for (unsigned i = 0; i < 8; i++) {
-			*p = b[i];
-			p += b[i] != 0;
-		}
+		*p++ = (uint8_t)m;
+		for (; m; m &= m - 1)
+			*p++ = b[__builtin_ctz(m)];
 	}
 	return (size_t)(p - out);
 }
@@ -195,14 +194,14 @@ static void replace(struct tp_analyzer *an, struct tp_conn *o, struct tp_conn *n
 
 struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 {
-	struct tp_conn t;
 	uint8_t buf[PACKED_MAX];
-	memcpy(&t, c, sizeof t);
-	rebase_all(&t, 1);
-	size_t len = pack_bytes((const uint8_t *)&t + TP_CONN_HEAD, buf);
+	rebase_all(c, 1); /* in place: c is freed once packed */
+	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
 	struct tp_conn *f = malloc(TP_CONN_HEAD + len);
-	if (!f)
+	if (!f) {
+		rebase_all(c, 0);
 		return c;
+	}
 	memcpy(f, c, TP_CONN_HEAD);
 	memcpy((uint8_t *)f + TP_CONN_HEAD, buf, len);
 	f->frozen = 1;
