@@ -2,9 +2,10 @@
  * internal.h - what the core's files share; not for front ends.
  *
  * Layering, as in Suricata: flow.c finds the connection a segment belongs
- * to, conn.c runs the RFC 9293 state machine of both endpoints, zeek.c keeps
- * Zeek's parallel view, flood.c watches servers for SYN floods, and
- * analyzer.c ties them together, owns the timers and emits records.
+ * to (freeze.c packs the ones that only linger), conn.c runs the RFC 9293
+ * state machine of both endpoints, zeek.c keeps Zeek's parallel view,
+ * flood.c watches servers for SYN floods, and analyzer.c ties them
+ * together, owns the timers and emits records.
  */
 #ifndef TP_INTERNAL_H
 #define TP_INTERNAL_H
