@@ -217,11 +217,15 @@ static int new_connection(const struct tp_analyzer *an, const struct tp_conn *c,
 
 void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)
 {
+	uint32_t ctx = an->cfg.key_context ? s->context : 0;
+	tp_feed_prefetched(an, s, tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx), out);
+}
+
+void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, struct tp_verdict *out)
+{
 	if (s->ts_ns > an->now_ns)
 		tp_advance(an, s->ts_ns);
 
-	uint32_t ctx = an->cfg.key_context ? s->context : 0;
-	uint32_t hash = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx);
 	int from_orig = 1, reuse = 0;
 	struct tp_conn *c = tp_flow_lookup(an, s, hash, &from_orig);
 	if (c && c->frozen) {

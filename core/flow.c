@@ -99,6 +99,27 @@ struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *
 	return NULL;
 }
 
+/* A lookup's cache misses (its bucket, then the connection's first lines)
+ * were a sixth of the CLI's time; a reader that decodes ahead hides them. */
+uint32_t tp_prefetch_bucket(struct tp_analyzer *an, const struct tp_segment *s)
+{
+	uint32_t ctx = an->cfg.key_context ? s->context : 0;
+	uint32_t hash = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx);
+	__builtin_prefetch(&an->buckets[hash & (an->nbuckets - 1)]);
+	return hash;
+}
+
+void tp_prefetch_conn(struct tp_analyzer *an, uint32_t hash)
+{
+	const struct tp_conn *c = an->buckets[hash & (an->nbuckets - 1)];
+	if (!c)
+		return;
+	/* A prefetch past the end of a smaller (frozen) allocation, or of one
+	 * freed meanwhile, is harmless: prefetches never fault. */
+	for (size_t off = 0; off < sizeof *c; off += 64)
+		__builtin_prefetch((const char *)c + off);
+}
+
 static void grow(struct tp_analyzer *an)
 {
 	uint32_t n = an->nbuckets * 2;

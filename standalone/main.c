@@ -112,14 +112,20 @@ static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
 	return 0;
 }
 
-static void warn_packet(struct run *r, const char *what)
+static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
 {
 	r->warnings++;
 	if (r->warnings <= MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, r->packets, what);
+		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, packet, what);
 	if (r->warnings == MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
 		        r->source);
+}
+
+/* About the packet just read. */
+static void warn_packet(struct run *r, const char *what)
+{
+	warn_packet_n(r, r->packets, what);
 }
 
 static void progress(struct run *r)
@@ -146,15 +152,25 @@ static void warn_unsupported(struct run *r, int linktype, const char *why)
 	warn_packet(r, msg);
 }
 
-static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
-                    int64_t ts_ns)
-{
+/* What one packet asks of the analyzer, decoded ahead of being fed. */
+struct work {
+	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
+	int hashed;    /* hash is tp_prefetch_bucket's for seg */
+	uint32_t hash;
 	struct tp_segment seg;
+};
+
+/* Decode one packet into *w (or warn about it): everything but the feeding. */
+static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
+                          int64_t ts_ns, struct work *w)
+{
 	const char *why = NULL;
+	w->kind = W_NONE;
+	w->hashed = 0;
 	if (r->progress && (r->packets & 0xffff) == 0)
 		progress(r);
 	r->dopts.wirelen = wirelen;
-	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &seg, &r->dstats, &why);
+	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &w->seg, &r->dstats, &why);
 	if (res != TP_DEC_SEGMENT) {
 		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
 			warn_packet(r, why ? why : tp_dec_result_name(res));
@@ -162,19 +178,41 @@ static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t 
 			warn_unsupported(r, linktype, why);
 		return;
 	}
-	seg.frame = r->packets;
-	seg.ts_ns = ts_ns;
-	if (r->shard_n && tp_shard_of(&seg, r->shard_n) != r->shard_k) {
+	w->seg.frame = r->packets;
+	w->seg.ts_ns = ts_ns;
+	if (r->shard_n && tp_shard_of(&w->seg, r->shard_n) != r->shard_k) {
 		r->other_shard++;
-		tp_advance(r->an, ts_ns); /* time still passes for this shard's timers */
+		w->kind = W_ADVANCE; /* time still passes for this shard's timers */
 		return;
 	}
+	w->kind = W_SEGMENT;
+}
+
+static void feed_work(struct run *r, const struct work *w)
+{
+	if (w->kind == W_ADVANCE) {
+		tp_advance(r->an, w->seg.ts_ns);
+		return;
+	}
+	if (w->kind != W_SEGMENT)
+		return;
 	struct tp_verdict v;
-	tp_feed(r->an, &seg, &v);
+	if (w->hashed)
+		tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
+	else
+		tp_feed(r->an, &w->seg, &v);
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
-		warn_packet(r, "out of memory holding segment verdicts");
+		warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
 	if (r->hooks && r->hooks->segment)
-		r->hooks->segment(r->hooks->user, r->an, &seg, &v);
+		r->hooks->segment(r->hooks->user, r->an, &w->seg, &v);
+}
+
+static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
+                    int64_t ts_ns)
+{
+	struct work w;
+	decode_packet(r, linktype, bytes, caplen, wirelen, ts_ns, &w);
+	feed_work(r, &w);
 }
 
 /* Live capture: libpcap has applied the filter. */
@@ -228,11 +266,21 @@ static int filter_match(struct run *r, const struct cf_packet *pk)
 	return pcap_offline_filter(&b->prog, &h, pk->data) != 0;
 }
 
-/* Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged. */
+/*
+ * Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged.
+ * Packets are decoded two ahead of being fed, and the analyzer is told what
+ * it will look up (tp_prefetch_bucket, then tp_prefetch_conn), so that the
+ * memory it needs arrives while it works on the packets before.
+ */
+#define AHEAD 3 /* ring of decoded packets: fed, next, decoded just now */
 static int read_file(struct run *r)
 {
 	int rc = EXIT_OK;
 	struct cf_packet pk;
+	struct work w[AHEAD];
+	unsigned i = 0;
+	for (unsigned k = 0; k < AHEAD; k++)
+		w[k].kind = W_NONE;
 	while (!g_stop) {
 		enum cf_result res = cf_next(r->cf, &pk);
 		if (res == CF_END)
@@ -246,8 +294,20 @@ static int read_file(struct run *r)
 		r->packets++;
 		if (r->filter && !filter_match(r, &pk))
 			continue;
-		process(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns);
+		struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
+		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, now);
+		if (now->kind == W_SEGMENT) {
+			now->hash = tp_prefetch_bucket(r->an, &now->seg);
+			now->hashed = 1;
+		}
+		if (next->kind == W_SEGMENT)
+			tp_prefetch_conn(r->an, next->hash);
+		feed_work(r, fed);
+		fed->kind = W_NONE;
+		i++;
 	}
+	for (unsigned k = 0; k < AHEAD; k++)
+		feed_work(r, &w[(i + k) % AHEAD]);
 	return rc;
 }
 
