@@ -679,6 +679,20 @@ static void assert_same_record(const struct tp_conn_record *a, const struct tp_c
 	assert_string_equal(a->history, b->history);
 }
 
+/* A closed connection, then another one's SYN after_ms later (max_conns 0:
+ * the default cap). */
+static struct fx *linger_then_syn(uint32_t max_conns, int after_ms)
+{
+	struct fx *f = fx_new();
+	if (max_conns)
+		f->cfg.max_conns = max_conns;
+	fx_start(f);
+	close_conn(f);
+	f->client_port = 40001;
+	seg(f, C, SYN, 9000, 0, 0, after_ms);
+	return f;
+}
+
 /*
  * A closed connection lingers (TIME-WAIT) packed small (core/freeze.c).
  * Ended by the cap, by its linger timer or by the end of the capture, its
@@ -696,22 +710,13 @@ static void test_lingering_connection_record(void **state)
 	assert_int_equal(ref->rec[0].end_reason, TP_END_CAPTURE_END);
 
 	/* evicted while lingering, by a new connection under --max-conns 1 */
-	struct fx *ev = fx_new();
-	ev->cfg.max_conns = 1;
-	fx_start(ev);
-	close_conn(ev);
-	ev->client_port = 40001;
-	seg(ev, C, SYN, 9000, 0, 0, 1000);
+	struct fx *ev = linger_then_syn(1, 1000);
 	assert_int_equal(ev->nrec, 1);
 	assert_int_equal(ev->rec[0].end_reason, TP_END_EVICTED);
 	assert_same_record(&ev->rec[0], &ref->rec[0]);
 
 	/* expired: 61 s later, past closed_linger */
-	struct fx *ex = fx_new();
-	fx_start(ex);
-	close_conn(ex);
-	ex->client_port = 40001;
-	seg(ex, C, SYN, 9000, 0, 0, 61000);
+	struct fx *ex = linger_then_syn(0, 61000);
 	assert_int_equal(ex->nrec, 1);
 	assert_int_equal(ex->rec[0].end_reason, TP_END_CLOSED);
 	assert_same_record(&ex->rec[0], &ref->rec[0]);
