@@ -217,8 +217,7 @@ static int new_connection(const struct tp_analyzer *an, const struct tp_conn *c,
 
 void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)
 {
-	uint32_t ctx = an->cfg.key_context ? s->context : 0;
-	tp_feed_prefetched(an, s, tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx), out);
+	tp_feed_prefetched(an, s, tp_flow_seg_hash(an, s), out);
 }
 
 void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, struct tp_verdict *out)

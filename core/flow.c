@@ -66,6 +66,12 @@ static int addr_eq(const struct tp_addr *x, const struct tp_addr *y)
 	return x->family == 6 ? memcmp(x->bytes, y->bytes, 16) == 0 : memcmp(x->bytes, y->bytes, 4) == 0;
 }
 
+/* The VLAN/tunnel context, if it is part of the key. */
+static uint32_t flow_context(const struct tp_analyzer *an, const struct tp_segment *s)
+{
+	return an->cfg.key_context ? s->context : 0;
+}
+
 /* Is c the connection of s? *from_orig says which way s goes. */
 static int key_match(const struct tp_conn *c, const struct tp_segment *s, uint32_t ctx, int *from_orig)
 {
@@ -86,7 +92,7 @@ static int key_match(const struct tp_conn *c, const struct tp_segment *s, uint32
 
 struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, int *from_orig)
 {
-	uint32_t ctx = an->cfg.key_context ? s->context : 0;
+	uint32_t ctx = flow_context(an, s);
 	for (struct tp_conn *c = an->buckets[hash & (an->nbuckets - 1)]; c; c = c->hnext) {
 		if (c->hash != hash)
 			continue;
@@ -101,10 +107,14 @@ struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *
 
 /* A lookup's cache misses (its bucket, then the connection's first lines)
  * were a sixth of the CLI's time; a reader that decodes ahead hides them. */
+uint32_t tp_flow_seg_hash(const struct tp_analyzer *an, const struct tp_segment *s)
+{
+	return tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, flow_context(an, s));
+}
+
 uint32_t tp_prefetch_bucket(struct tp_analyzer *an, const struct tp_segment *s)
 {
-	uint32_t ctx = an->cfg.key_context ? s->context : 0;
-	uint32_t hash = tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, ctx);
+	uint32_t hash = tp_flow_seg_hash(an, s);
 	__builtin_prefetch(&an->buckets[hash & (an->nbuckets - 1)]);
 	return hash;
 }
@@ -149,7 +159,7 @@ struct tp_conn *tp_flow_insert(struct tp_analyzer *an, const struct tp_segment *
 	c->port[o] = s->sport;
 	c->addr[!o] = s->dst;
 	c->port[!o] = s->dport;
-	c->context = an->cfg.key_context ? s->context : 0;
+	c->context = flow_context(an, s);
 	c->hash = hash;
 	c->tclass = TP_T_COUNT; /* on no list yet */
 	uint32_t b = hash & (an->nbuckets - 1);
@@ -182,16 +192,40 @@ static void timer_unlink(struct tp_analyzer *an, struct tp_conn *c)
 	c->tclass = TP_T_COUNT;
 }
 
-void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c)
+/* The link that points at c in its bucket's chain (NULL if not there). */
+static struct tp_conn **bucket_link(struct tp_analyzer *an, const struct tp_conn *c)
 {
-	timer_unlink(an, c);
 	struct tp_conn **pp = &an->buckets[c->hash & (an->nbuckets - 1)];
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
-	if (*pp)
+	return *pp ? pp : NULL;
+}
+
+void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c)
+{
+	timer_unlink(an, c);
+	struct tp_conn **pp = bucket_link(an, c);
+	if (pp)
 		*pp = c->hnext;
 	an->stats.conns_active--;
 	free(c);
+}
+
+void tp_flow_replace(struct tp_analyzer *an, const struct tp_conn *o, struct tp_conn *n)
+{
+	struct tp_conn **pp = bucket_link(an, o);
+	if (pp)
+		*pp = n;
+	if (o->tclass >= TP_T_COUNT)
+		return;
+	if (o->tprev)
+		o->tprev->tnext = n;
+	else
+		an->thead[o->tclass] = n;
+	if (o->tnext)
+		o->tnext->tprev = n;
+	else
+		an->ttail[o->tclass] = n;
 }
 
 void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp)

@@ -173,25 +173,6 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
 
 /* ---- in the table -------------------------------------------------------------- */
 
-/* Put n where o was, in its bucket and on its timer list. */
-static void replace(struct tp_analyzer *an, struct tp_conn *o, struct tp_conn *n)
-{
-	struct tp_conn **pp = &an->buckets[o->hash & (an->nbuckets - 1)];
-	while (*pp != o)
-		pp = &(*pp)->hnext;
-	*pp = n;
-	if (o->tclass < TP_T_COUNT) {
-		if (o->tprev)
-			o->tprev->tnext = n;
-		else
-			an->thead[o->tclass] = n;
-		if (o->tnext)
-			o->tnext->tprev = n;
-		else
-			an->ttail[o->tclass] = n;
-	}
-}
-
 struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 {
 	uint8_t buf[PACKED_MAX];
@@ -206,7 +187,7 @@ struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 	memcpy((uint8_t *)f + TP_CONN_HEAD, buf, len);
 	f->frozen = 1;
 	f->packed_len = (uint16_t)len;
-	replace(an, c, f);
+	tp_flow_replace(an, c, f);
 	free(c);
 	return f;
 }
@@ -227,7 +208,7 @@ struct tp_conn *tp_conn_thaw(struct tp_analyzer *an, struct tp_conn *c)
 	if (!t)
 		return NULL;
 	tp_conn_unpack(c, t);
-	replace(an, c, t);
+	tp_flow_replace(an, c, t);
 	free(c);
 	return t;
 }

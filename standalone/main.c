@@ -155,18 +155,17 @@ static void warn_unsupported(struct run *r, int linktype, const char *why)
 /* What one packet asks of the analyzer, decoded ahead of being fed. */
 struct work {
 	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
-	int hashed;    /* hash is tp_prefetch_bucket's for seg */
-	uint32_t hash;
+	uint32_t hash; /* with W_SEGMENT: tp_prefetch_bucket's */
 	struct tp_segment seg;
 };
 
-/* Decode one packet into *w (or warn about it): everything but the feeding. */
+/* Decode one packet into *w (or warn about it): everything but the feeding.
+ * Its bucket of the connection table starts loading now. */
 static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
                           int64_t ts_ns, struct work *w)
 {
 	const char *why = NULL;
 	w->kind = W_NONE;
-	w->hashed = 0;
 	if (r->progress && (r->packets & 0xffff) == 0)
 		progress(r);
 	r->dopts.wirelen = wirelen;
@@ -186,6 +185,7 @@ static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uin
 		return;
 	}
 	w->kind = W_SEGMENT;
+	w->hash = tp_prefetch_bucket(r->an, &w->seg);
 }
 
 static void feed_work(struct run *r, const struct work *w)
@@ -197,10 +197,7 @@ static void feed_work(struct run *r, const struct work *w)
 	if (w->kind != W_SEGMENT)
 		return;
 	struct tp_verdict v;
-	if (w->hashed)
-		tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
-	else
-		tp_feed(r->an, &w->seg, &v);
+	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
 	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
 		warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
 	if (r->hooks && r->hooks->segment)
@@ -296,10 +293,6 @@ static int read_file(struct run *r)
 			continue;
 		struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
 		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, now);
-		if (now->kind == W_SEGMENT) {
-			now->hash = tp_prefetch_bucket(r->an, &now->seg);
-			now->hashed = 1;
-		}
 		if (next->kind == W_SEGMENT)
 			tp_prefetch_conn(r->an, next->hash);
 		feed_work(r, fed);
