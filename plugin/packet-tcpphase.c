@@ -198,7 +198,7 @@ struct tpp_frame {
 	gint64 syn_to_synack_ns, synack_to_ack_ns;
 	guint32 frame;
 	guint32 ends;           /* index in f->ends */
-	guint32 seq, ack, len, ip_len;
+	guint32 seq, ack, len;
 	guint32 stream;         /* tcp.stream */
 	guint32 conn, first_frame;
 	guint32 expected_ack, seen_ack;
@@ -300,7 +300,6 @@ static void frame_pack_segment(struct tpp_file *f, struct tpp_frame *fr, const s
 	fr->flags = s->flags;
 	fr->window = s->window;
 	fr->len = s->len;
-	fr->ip_len = s->ip_len;
 	fr->wscale = s->wscale;
 	fr->checksum = s->checksum;
 	fr->stream = stream;
@@ -323,7 +322,6 @@ static void frame_segment(const struct tpp_file *f, const struct tpp_frame *fr, 
 	s->flags = (uint16_t)fr->flags;
 	s->window = fr->window;
 	s->len = fr->len;
-	s->ip_len = fr->ip_len;
 	s->wscale = fr->wscale;
 	s->checksum = (uint8_t)fr->checksum;
 }
@@ -557,6 +555,9 @@ static void init_file(void)
 		return;
 	}
 	g_file = f;
+	if (!tpp_extract_sees_tcp())
+		ws_warning("tcpphase: IP protocol 6 is not decoded through tcpphase's handle (Decode As ip.proto, or "
+		           "another plugin); no TCP segment will be analysed");
 	set_postdissector_wanted_hfids(tcpphase_handle, tpp_extract_wanted_hfids(pref_key_context, pref_checksum_verify));
 }
 
@@ -695,9 +696,9 @@ static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tp_ve
 
 /*
  * Show one frame's verdict: the subtree only when someone will read it (a
- * visible tree, a filter, a column or -T fields on a tcpphase field: the
- * first pass of tshark -2 builds a hidden tree for extract.c alone), and on
- * every pass the expert infos, the Info column hint and the tap.
+ * visible tree, a filter, a column or -T fields on a tcpphase field: with
+ * key_context or checksum_verify, the first pass of tshark -2 builds a
+ * hidden tree for extract.c alone), and on every pass the expert infos, the Info column hint and the tap.
  */
 static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct tpp_file *f,
                    const struct tpp_frame *fr)
@@ -958,7 +959,7 @@ static void proto_register_tcpphase(void)
 
 static void proto_reg_handoff_tcpphase(void)
 {
-	tpp_extract_init_ids();
+	tpp_extract_handoff(proto_tcpphase);
 }
 
 void plugin_register(void)

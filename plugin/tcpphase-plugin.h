@@ -5,9 +5,8 @@
  *                      the core on the first pass and renders the stored
  *                      verdicts on every pass (fields, expert info, Info
  *                      column, tap);
- *   extract.c          finds the TCP and IP headers Wireshark dissected and
- *                      reads them into a struct tp_segment with the CLI's
- *                      decoder;
+ *   extract.c          sees each TCP header Wireshark dissects and reads it
+ *                      into a struct tp_segment with the CLI's decoder;
  *   stats.c            the "TCP Phases" statistics tree, fed by the tap.
  *
  * Nothing here decides anything about TCP: every verdict comes from the core
@@ -53,17 +52,24 @@ extern int tpp_tap_id;
 
 /* extract.c ---------------------------------------------------------------- */
 
-/* Look up the ids of the fields extract.c asks for (in the handoff). */
-void tpp_extract_init_ids(void);
-/* The field ids the postdissector asks Wireshark to fill on the first pass. */
+/* In the handoff: stand in for TCP in the "ip.proto" table, so as to see
+ * each segment TCP is handed, and look up the ids of the fields some
+ * preferences need. */
+void tpp_extract_handoff(int proto_tcpphase);
+/* FALSE if something else now decodes IP protocol 6 (Decode As, or
+ * another plugin doing as we do): then we see no segment. */
+gboolean tpp_extract_sees_tcp(void);
+/* The field ids the postdissector asks Wireshark to fill on the first pass:
+ * NULL (no tree needed) unless key_context or checksum_verify. */
 GArray *tpp_extract_wanted_hfids(gboolean key_context, gboolean checksum_verify);
 /*
- * Fill *seg (all but frame and ts_ns) from the real TCP segment of the
- * frame (the innermost; of segments side by side, the first); *stream gets
- * its tcp.stream. The checksum status is read only with checksum_verify and
- * the VLAN/tunnel context only with key_context. FALSE if the frame holds
- * no TCP segment: no TCP at all, or only a TCP header quoted by an ICMP
- * error (no tcp.len), or a header too short to carry one.
+ * Fill *seg (all but frame and ts_ns; ip_len 0, since the plugin shows no IP
+ * byte counts) from the real TCP segment of the frame (the innermost; of
+ * segments side by side, the first); *stream gets its tcp.stream. The
+ * checksum status is read only with checksum_verify and the VLAN/tunnel
+ * context only with key_context. FALSE if the frame holds no TCP segment: no
+ * TCP at all, only a TCP header quoted by an ICMP error, or a header too
+ * short or too cut to carry one.
  */
 gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_context, gboolean checksum_verify,
                              struct tp_segment *seg, guint32 *stream);

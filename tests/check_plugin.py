@@ -64,9 +64,10 @@ class Tshark:
                 break
         self.tried = tried
 
-    def run(self, args, prefix=None):
+    def run(self, args, prefix=None, plugin_dir=None):
         p = self.prefix if prefix is None else prefix
-        return subprocess.run(p + ["tshark"] + args, capture_output=True, text=True, env=self.env)
+        env = self.env if plugin_dir is None else dict(self.env, WIRESHARK_PLUGIN_DIR=plugin_dir)
+        return subprocess.run(p + ["tshark"] + args, capture_output=True, text=True, env=env)
 
 
 # Wireshark's TCP preferences at their defaults, pinned so a changed default
@@ -456,6 +457,63 @@ PREF_PAIRS = [
 ]
 
 
+# ---- the plugin leaves Wireshark's own dissection alone ----------------------
+
+# What Wireshark itself says of each frame, which the plugin's handle in the
+# "ip.proto" table (it stands where TCP's stood and hands TCP every packet)
+# must not change.
+WS_FIELDS = ["frame.protocols", "tcp.stream", "tcp.completeness", "tcp.seq", "tcp.ack", "tcp.len",
+             "tcp.analysis.flags", "icmp.type", "data.len"]
+
+
+def wireshark_fields(ts, pcap, extra=(), plugin_dir=None):
+    args = ["-2", "-r", pcap, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"] + TCP_PREFS
+    for f in WS_FIELDS:
+        args += ["-e", f]
+    return ts.run(args + list(extra), plugin_dir=plugin_dir)
+
+
+def dissection_checks(ts, pcaps):
+    empty = tempfile.mkdtemp(prefix="tp-no-plugins-")
+    os.chmod(empty, 0o755)
+    same = []
+    for pcap in pcaps:
+        name = os.path.basename(pcap)
+        without = wireshark_fields(ts, pcap, plugin_dir=empty)
+        with_ = wireshark_fields(ts, pcap)
+        if without.returncode == 0 and with_.returncode == 0 and without.stdout == with_.stdout:
+            same.append(name)
+        else:
+            a, b = without.stdout.splitlines(), with_.stdout.splitlines()
+            first = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+            check(False, f"{name}: Wireshark's own fields are the same with the plugin as without it; "
+                         f"frame {first + 1}: {a[first:first + 1]} vs {b[first:first + 1]}")
+    check(len(same) == len(pcaps), f"Wireshark's own dissection ({', '.join(WS_FIELDS)}) is unchanged by the "
+                                   f"plugin on {len(same)} of {len(pcaps)} captures")
+    shutil.rmtree(empty, ignore_errors=True)
+
+    demo = next((p for p in pcaps if os.path.basename(p) == "demo.pcapng"), pcaps[0])
+    args = ["-r", demo, "-T", "fields", "-e", "frame.protocols", "-e", "tcp.stream", "-e", "tcpphase.phase"]
+    rows = lambda p: [line.split("\t") for line in p.stdout.splitlines() if line.strip()]
+    # Disabling TCP Phase must not disable TCP.
+    p = ts.run(args + ["--disable-protocol", "tcpphase"])
+    r = rows(p)
+    check(p.returncode == 0 and r and all("tcp" in x[0].split(":") and x[1] != "" and x[2] == "" for x in r),
+          f"--disable-protocol tcpphase: every frame still TCP with a tcp.stream, no tcpphase field: {r[:2]}")
+    # Disabling TCP must leave tcpphase nothing to analyse.
+    p = ts.run(args + ["--disable-protocol", "tcp"])
+    r = rows(p)
+    check(p.returncode == 0 and r and all(x[0].endswith(":ip:data") and x[2] == "" for x in r),
+          f"--disable-protocol tcp: frames are IP data, and tcpphase analyses none: {r[:2]}")
+    # Decode As in front of our handle: TCP without us; say so.
+    p = ts.run(args + ["-d", "ip.proto==6,tcp"])
+    r = rows(p)
+    check(p.returncode == 0 and r and all("tcp" in x[0].split(":") and x[2] == "" for x in r)
+          and "not decoded through tcpphase" in p.stderr,
+          f"-d ip.proto==6,tcp: TCP is dissected, tcpphase warns that it sees no segment: "
+          f"{p.stderr.strip()[-160:]!r}")
+
+
 def parse_stats_tree(text):
     """`-z tcpphase,tree` output -> {(node, child, ...): count}."""
     tree, path = {}, []
@@ -506,6 +564,8 @@ def main():
 
     if results:
         user_checks(ts, binary, caps, results, src_dir)
+    if pcaps:
+        dissection_checks(ts, pcaps)
 
     shutil.rmtree(ts.home, ignore_errors=True)
     if known:
