@@ -76,8 +76,7 @@ static int proto_key = -1; /* whose per-packet data the located header is */
 struct located {
 	tvbuff_t *ds;       /* the data source the header lies in */
 	gint start;         /* where it starts there */
-	guint32 hlen;       /* header bytes */
-	guint32 payload;    /* payload bytes */
+	guint32 hlen;       /* header bytes (its payload bytes: s.len) */
 	address src, dst;
 	struct tp_segment s; /* the TCP fields and the addresses */
 };
@@ -130,7 +129,6 @@ static gboolean read_header(tvbuff_t *tvb, packet_info *pinfo, struct located *l
 	l->ds = tvb_get_ds_tvb(tvb);
 	l->start = tvb_raw_offset(tvb);
 	l->hlen = (guint32)(p[12] >> 4) * 4;
-	l->payload = l->s.len;
 	return TRUE;
 }
 
@@ -139,7 +137,7 @@ static gboolean read_header(tvbuff_t *tvb, packet_info *pinfo, struct located *l
 static gboolean nested(const struct located *l, const struct located *c)
 {
 	gint64 from = (gint64)l->start + l->hlen;
-	return c->ds != l->ds || (c->start >= from && c->start < from + l->payload);
+	return c->ds != l->ds || (c->start >= from && c->start < from + l->s.len);
 }
 
 static void note_segment(tvbuff_t *tvb, packet_info *pinfo)
@@ -244,18 +242,16 @@ static guint32 uval(field_info *fi)
 	return fvalue_get_uinteger(&fi->value);
 }
 
-/* The fixed IPv4 or IPv6 header whose item is fi, read by the CLI's decoder
- * for the value both directions of its address pair share; FALSE if it
- * was not captured whole or is not the version its item says. */
+/* The address pair of the IPv4 or IPv6 header whose item is fi, read by
+ * the CLI's decoder; FALSE if its fixed part was not captured whole or is
+ * not the version its item says. */
 static gboolean ip_pair(const field_info *fi, int version, guint32 *pair)
 {
 	gint avail = tvb_captured_length_remaining(fi->ds_tvb, fi->start);
 	if (avail < 20)
 		return FALSE;
 	gint fixed = avail > 40 ? 40 : avail; /* 40: the longer fixed header, IPv6's; only it is read */
-	const guint8 *h = tvb_get_ptr(fi->ds_tvb, fi->start, fixed);
-	struct tp_segment ip;
-	return tp_decode_ip_header(h, (guint32)avail, version, &ip, pair) == 0;
+	return tp_decode_ip_pair(tvb_get_ptr(fi->ds_tvb, fi->start, fixed), (guint32)avail, version, pair) == 0;
 }
 
 /* FNV-style fold, as the CLI's decoder folds VLAN ids and tunnel keys. */

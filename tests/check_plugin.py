@@ -466,11 +466,11 @@ WS_FIELDS = ["frame.protocols", "tcp.stream", "tcp.completeness", "tcp.seq", "tc
              "tcp.analysis.flags", "icmp.type", "data.len"]
 
 
-def wireshark_fields(ts, pcap, extra=(), plugin_dir=None):
+def wireshark_fields(ts, pcap, plugin_dir=None):
     args = ["-2", "-r", pcap, "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|"] + TCP_PREFS
     for f in WS_FIELDS:
         args += ["-e", f]
-    return ts.run(args + list(extra), plugin_dir=plugin_dir)
+    return ts.run(args, plugin_dir=plugin_dir)
 
 
 def dissection_checks(ts, pcaps):

@@ -61,16 +61,12 @@ enum tp_dec_result tp_decode_tcp_header(const uint8_t *p, uint32_t caplen, uint3
                                         struct tp_segment *seg, const char **why);
 
 /*
- * The same for an IPv4 or IPv6 header found elsewhere: p at its first byte,
- * caplen bytes captured from there on (only the fixed header is read),
- * version what the other dissector found. Fills seg->src, seg->dst and
- * seg->ip_len (the length field as written, IPv6's plus its 40-byte header;
- * an IPv4 length of 0, from segmentation offload, as caplen, like the
- * decoder) and *pair, the value both directions of this
- * address pair share (what the decoder folds into the VLAN/tunnel context
- * for an outer header). -1 if the fixed header was not captured whole or is
- * of another version.
+ * For an outer IPv4 or IPv6 header found elsewhere (p at its first byte,
+ * caplen bytes captured from there on, version what the other dissector
+ * found): *pair, the value both directions of its address pair share, which
+ * the decoder folds into the VLAN/tunnel context. -1 if the fixed header
+ * was not captured whole or is of another version.
  */
-int tp_decode_ip_header(const uint8_t *p, uint32_t caplen, int version, struct tp_segment *seg, uint32_t *pair);
+int tp_decode_ip_pair(const uint8_t *p, uint32_t caplen, int version, uint32_t *pair);
 
 #endif /* TP_DECODE_H */

@@ -78,19 +78,11 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	}
 }
 
-int tp_decode_ip_header(const uint8_t *p, uint32_t caplen, int version, struct tp_segment *seg, uint32_t *pair)
+int tp_decode_ip_pair(const uint8_t *p, uint32_t caplen, int version, uint32_t *pair)
 {
 	uint32_t need = version == 6 ? 40 : 20;
 	if (caplen < need || p[0] >> 4 != version)
 		return -1;
-	if (version == 6) {
-		ip6_endpoints(p, seg);
-		seg->ip_len = rd16(p + 4) + 40u;
-		*pair = ip6_pair(p);
-	} else {
-		ip4_endpoints(p, seg);
-		seg->ip_len = ip4_total(p, caplen);
-		*pair = ip4_pair(p);
-	}
+	*pair = version == 6 ? ip6_pair(p) : ip4_pair(p);
 	return 0;
 }
