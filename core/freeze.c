@@ -8,9 +8,12 @@
  * benchmark), yet they are rarely touched again. Frozen, one keeps its links
  * and packs the rest:
  *
- *   1. fields that are near a base are rewritten as distances from it:
- *      times from the connection's start, frame numbers from its first
- *      frame, sequence numbers from the sender's ISN, so their high bytes
+ *   1. most fields are close to a value the fields before them predict:
+ *      a time to the time of the previous step of the connection's life,
+ *      Zeek's times to ours, a frame to the previous step's frame, a
+ *      sequence number to the sender's ISN or to the edge it acknowledges.
+ *      Each is rewritten as its distance from that prediction, zigzagged
+ *      so that a small step backwards is small too; their high bytes
  *      become zero;
  *   2. the bytes are stored without their zeros: a bitmap of the non-zero
  *      8-byte words, then for each of those a bitmap of its non-zero bytes
@@ -19,6 +22,7 @@
  * Both steps are exact inverses, field-blind in step 2, so unpacking gives
  * the struct back bit for bit, padding included (connections are calloc'd).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,91 +34,142 @@ _Static_assert(TP_CONN_HEAD % 8 == 0 && BODY_LEN % 8 == 0, "the body is packed a
 #define WORD_MAP_LEN ((BODY_WORDS + 7) / 8)
 #define PACKED_MAX (WORD_MAP_LEN + BODY_WORDS * 9)
 
-/* ---- step 1: distances from a base ---------------------------------------- */
+/* ---- step 1: distances from a prediction ---------------------------------- */
+
+static uint64_t zigzag64(uint64_t d)
+{
+	return (d << 1) ^ (uint64_t)-(int64_t)(d >> 63);
+}
+
+static uint64_t unzigzag64(uint64_t z)
+{
+	return (z >> 1) ^ (uint64_t)-(int64_t)(z & 1);
+}
+
+static uint32_t zigzag32(uint32_t d)
+{
+	return (d << 1) ^ (uint32_t)-(int32_t)(d >> 31);
+}
+
+static uint32_t unzigzag32(uint32_t z)
+{
+	return (z >> 1) ^ (uint32_t)-(int32_t)(z & 1);
+}
 
 /*
- * v - base + 1, except that the field's "not set" value (sentinel) becomes
- * 0 and base - 1, which would have become 0, takes the sentinel's place: a
- * bijection that keeps both the usual values and the unset ones small.
+ * A field's "not set" value (unset) would be far from any prediction, so it
+ * trades places with pred - 1, a value that is rare and was close: both
+ * directions of the swap are the same function, and the whole is a
+ * bijection for any pred and unset.
  */
-static uint64_t rebase(uint64_t v, uint64_t base, uint64_t sentinel)
+static uint64_t swap_unset(uint64_t v, uint64_t pred, uint64_t unset)
 {
-	if (v == sentinel)
-		return 0;
-	uint64_t d = v - base + 1;
-	return d ? d : sentinel - base + 1;
+	return v == unset ? pred - 1 : v == pred - 1 ? unset : v;
 }
 
-static uint64_t unbase(uint64_t e, uint64_t base, uint64_t sentinel)
+static uint64_t to_distance(uint64_t v, uint64_t pred, uint64_t unset)
 {
-	if (e == 0)
-		return sentinel;
-	if (e == sentinel - base + 1)
-		return base - 1;
-	return e + base - 1;
+	return zigzag64(swap_unset(v, pred, unset) - pred);
 }
 
-static void times(struct tp_conn *c, int pack)
+static uint64_t from_distance(uint64_t d, uint64_t pred, uint64_t unset)
 {
-	int64_t *t[] = {
-		&c->last_ns, &c->syn_ns, &c->synack_ns, &c->hs_ack_ns, &c->first_fin_ns, &c->close_ns,
-		&c->time_wait_ns, &c->zeek.last_ns, &c->zeek.close_ns, &c->zeek.attempt_ns,
+	return swap_unset(pred + unzigzag64(d), pred, unset);
+}
+
+/* One field: packing reads the prediction from the original (o), unpacking
+ * from c, where the fields it depends on are already restored. */
+static void rebase(uint64_t *v, uint64_t pred, uint64_t unset, int pack)
+{
+	*v = pack ? to_distance(*v, pred, unset) : from_distance(*v, pred, unset);
+}
+
+static void rebase_seq(uint32_t *v, uint32_t pred, int pack)
+{
+	*v = pack ? zigzag32(*v - pred) : unzigzag32(*v) + pred;
+}
+
+/* Fields in the order of the connection's life, each predicted by the last
+ * one before it that is set (the first by base). */
+static void rebase_steps(uint64_t *const *f, size_t n, uint64_t base, uint64_t unset, int pack)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = pack ? *f[i] : from_distance(*f[i], base, unset);
+		*f[i] = pack ? to_distance(v, base, unset) : v;
+		if (v != unset)
+			base = v;
+	}
+}
+
+#define NS(field) ((uint64_t *)&(field)) /* times are int64_t: same bits */
+#define UNSET_NS ((uint64_t)-1)
+
+static void times(struct tp_conn *c, const struct tp_conn *b, int pack)
+{
+	/* start_ns is the base of the rest: kept as a duration back from the
+	 * timer stamp, which stays unpacked in the head. */
+	uint64_t stamp = (uint64_t)c->tstamp;
+	*NS(c->start_ns) = stamp - *NS(c->start_ns);
+	rebase(NS(c->last_ns), stamp, UNSET_NS, pack);
+	uint64_t *const life[] = {
+		NS(c->syn_ns), NS(c->synack_ns), NS(c->hs_ack_ns), NS(c->first_fin_ns), NS(c->time_wait_ns), NS(c->close_ns),
 	};
-	uint64_t base = (uint64_t)c->start_ns, unset = (uint64_t)-1;
-	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-		*t[i] = (int64_t)(pack ? rebase((uint64_t)*t[i], base, unset) : unbase((uint64_t)*t[i], base, unset));
+	rebase_steps(life, sizeof life / sizeof life[0], (uint64_t)b->start_ns, UNSET_NS, pack);
+	/* Zeek's clock stops when both ends have closed: at our TIME-WAIT. */
+	rebase(NS(c->zeek.last_ns), (uint64_t)b->time_wait_ns, UNSET_NS, pack);
+	rebase(NS(c->zeek.close_ns), (uint64_t)b->zeek.last_ns, UNSET_NS, pack);
+	rebase(NS(c->zeek.attempt_ns), (uint64_t)b->syn_ns, UNSET_NS, pack);
 }
 
 static void frames(struct tp_conn *c, int pack)
 {
-	uint64_t *f[] = {
-		&c->syn_frame, &c->synack_frame, &c->hs_ack_frame, &c->final_ack_frame, &c->ep[0].fin_frame,
-		&c->ep[1].fin_frame,
+	uint64_t *const life[] = {
+		&c->syn_frame, &c->synack_frame, &c->hs_ack_frame, &c->ep[0].fin_frame, &c->ep[1].fin_frame,
+		&c->final_ack_frame,
 	};
-	for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-		*f[i] = pack ? rebase(*f[i], c->first_frame, 0) : unbase(*f[i], c->first_frame, 0);
+	rebase_steps(life, sizeof life / sizeof life[0], c->first_frame, 0, pack);
 }
 
-/* Modulo 2^32 like the sequence space itself: subtracting is exact. */
-static void seq(uint32_t *v, uint32_t isn, int pack)
+static void seqs(struct tp_conn *c, const struct tp_conn *b, int pack)
 {
-	*v = pack ? *v - isn : *v + isn;
-}
-
-static void seqs(struct tp_conn *c, int pack)
-{
+	for (int i = 0; i < 2; i++)
+		rebase_seq(&c->ep[i].next_seq, c->ep[i].isn, pack);
 	for (int i = 0; i < 2; i++) {
-		uint32_t own = c->ep[i].isn, peer = c->ep[!i].isn;
-		seq(&c->ep[i].next_seq, own, pack);
-		seq(&c->ep[i].fin_seq, own, pack);
-		seq(&c->ep[i].max_ack, peer, pack);
-		/* Zeek's endpoint k is A (k == 0) or B; A is ep[0] when a_is_orig. */
+		rebase_seq(&c->ep[i].fin_seq, b->ep[i].next_seq - 1, pack); /* a FIN is sent last */
+		rebase_seq(&c->ep[i].max_ack, b->ep[!i].next_seq, pack);    /* all the peer sent */
+	}
+	for (int i = 0; i < 2; i++) {
+		/* Zeek's endpoint i is A (i == 0) or B; A is ep[0] when a_is_orig. */
 		int e = (i == 0) == (c->a_is_orig != 0) ? 0 : 1;
 		struct tp_zeek_endpoint *z = &c->zeek.ep[i];
-		seq(&z->start_seq, c->ep[e].isn, pack);
-		seq(&z->last_seq, c->ep[e].isn, pack);
-		seq(&z->ack_seq, c->ep[e].isn, pack); /* what the peer acknowledged of it */
+		const struct tp_zeek_endpoint *zb = &b->zeek.ep[i];
+		rebase_seq(&z->start_seq, c->ep[e].isn, pack);
+		rebase_seq(&z->last_seq, b->ep[e].next_seq, pack);
+		rebase_seq(&z->ack_seq, b->ep[!e].max_ack, pack); /* what the peer acknowledged of it */
+		/* The relative sequence number of its FIN's end. */
+		rebase(&z->hist_last_fin, (uint64_t)(uint32_t)(zb->last_seq - zb->start_seq), 0, pack);
 		/* Zeek's thresholds for the scaled history letters start at 1. */
 		uint32_t *one[] = { &z->rxmt_thresh, &z->win0_thresh, &z->chk_thresh };
 		for (size_t k = 0; k < sizeof one / sizeof one[0]; k++)
-			seq(one[k], 1, pack);
+			rebase_seq(one[k], 1, pack);
 	}
 }
 
 /*
- * The bases are the ISNs and a_is_orig, which stay as they are, first_frame,
- * and start_ns, itself kept as a distance back from the timer stamp (which
- * is in the head, unpacked). Unpacking undoes the steps in reverse order.
+ * The ISNs, a_is_orig and first_frame stay as they are. Unpacking restores
+ * the fields in the order written, so that a prediction only reads fields
+ * already restored (b is c); packing reads them from a copy of the
+ * original (b).
  */
 static void rebase_all(struct tp_conn *c, int pack)
 {
-	if (!pack)
-		c->start_ns = (int64_t)((uint64_t)c->tstamp - (uint64_t)c->start_ns);
-	times(c, pack);
-	frames(c, pack);
-	seqs(c, pack);
+	struct tp_conn orig;
 	if (pack)
-		c->start_ns = (int64_t)((uint64_t)c->tstamp - (uint64_t)c->start_ns);
+		memcpy(&orig, c, sizeof orig);
+	const struct tp_conn *b = pack ? &orig : c;
+	times(c, b, pack);
+	frames(c, pack);
+	seqs(c, b, pack);
 }
 
 /* ---- step 2: bytes without their zeros --------------------------------------- */
@@ -176,6 +231,10 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
 struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 {
 	uint8_t buf[PACKED_MAX];
+#ifndef NDEBUG
+	struct tp_conn before;
+	memcpy(&before, c, sizeof before);
+#endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
 	struct tp_conn *f = malloc(TP_CONN_HEAD + len);
@@ -187,6 +246,15 @@ struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 	memcpy((uint8_t *)f + TP_CONN_HEAD, buf, len);
 	f->frozen = 1;
 	f->packed_len = (uint16_t)len;
+#ifndef NDEBUG
+	/* Debug builds (the sanitizer run of the tests) prove every packing
+	 * exact: a lingering connection must judge and report as before. */
+	struct tp_conn after;
+	tp_conn_unpack(f, &after);
+	before.frozen = after.frozen;
+	before.packed_len = after.packed_len;
+	assert(memcmp(&before, &after, sizeof before) == 0);
+#endif
 	tp_flow_replace(an, c, f);
 	free(c);
 	return f;
