@@ -325,11 +325,12 @@ void tp_analyzer_free(struct tp_analyzer *an)
 			struct tp_conn *c = an->buckets[b], *next;
 			for (; c; c = next) {
 				next = c->hnext;
-				free(c);
+				tp_conn_free(an, c);
 			}
 		}
 		free(an->buckets);
 	}
+	tp_freeze_free(an);
 	tp_flood_free(an->floods);
 	free(an);
 }

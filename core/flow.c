@@ -208,7 +208,7 @@ void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c)
 	if (pp)
 		*pp = c->hnext;
 	an->stats.conns_active--;
-	free(c);
+	tp_conn_free(an, c);
 }
 
 void tp_flow_replace(struct tp_analyzer *an, const struct tp_conn *o, struct tp_conn *n)

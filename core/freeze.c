@@ -21,8 +21,15 @@
  *
  * Both steps are exact inverses, field-blind in step 2, so unpacking gives
  * the struct back bit for bit, padding included (connections are calloc'd).
+ *
+ * Packed connections are stored back to back in blocks, in the order they
+ * froze, rather than each in its own allocation: they all linger as long,
+ * so a block empties about when it is the oldest and is given back whole,
+ * and there is neither an allocator's header per connection nor holes
+ * between connections of many sizes in the heap the open ones use.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +233,80 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
 		}
 }
 
+/* ---- blocks ------------------------------------------------------------------ */
+
+/* A block is aligned to its size, so a packed connection finds its block
+ * by masking its address. glibc maps an allocation this large on its own
+ * and gives it back to the kernel when freed. */
+#define BLOCK_SIZE ((size_t)256 << 10)
+#define RECORD_ALIGN 8 /* the head holds pointers */
+
+struct tp_freeze_block {
+	uint32_t used; /* bytes handed out, header included */
+	uint32_t live; /* connections in it not yet released */
+	uint64_t pad;  /* records start 16 bytes in */
+};
+
+static struct tp_freeze_block *block_of(const struct tp_conn *f)
+{
+	return (struct tp_freeze_block *)((uintptr_t)f & ~(uintptr_t)(BLOCK_SIZE - 1));
+}
+
+static struct tp_freeze_block *block_new(void)
+{
+	void *p = NULL;
+	if (posix_memalign(&p, BLOCK_SIZE, BLOCK_SIZE))
+		return NULL;
+	struct tp_freeze_block *b = p;
+	b->used = sizeof *b;
+	b->live = 0;
+	return b;
+}
+
+/* Room for len bytes in the current block, or in a new one. */
+static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len)
+{
+	len = (len + RECORD_ALIGN - 1) & ~(size_t)(RECORD_ALIGN - 1);
+	struct tp_freeze_block *b = an->freeze_block;
+	if (!b || b->used + len > BLOCK_SIZE) {
+		struct tp_freeze_block *n = block_new();
+		if (!n)
+			return NULL;
+		if (b && !b->live)
+			free(b);
+		an->freeze_block = b = n;
+	}
+	struct tp_conn *f = (struct tp_conn *)((uint8_t *)b + b->used);
+	b->used += (uint32_t)len;
+	b->live++;
+	return f;
+}
+
+static void block_release(struct tp_analyzer *an, struct tp_conn *f)
+{
+	struct tp_freeze_block *b = block_of(f);
+	if (--b->live)
+		return;
+	if (b == an->freeze_block)
+		b->used = sizeof *b; /* empty: fill it again from the start */
+	else
+		free(b);
+}
+
+void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (c->frozen)
+		block_release(an, c);
+	else
+		free(c);
+}
+
+void tp_freeze_free(struct tp_analyzer *an)
+{
+	free(an->freeze_block); /* every connection is gone: it is empty */
+	an->freeze_block = NULL;
+}
+
 /* ---- in the table -------------------------------------------------------------- */
 
 struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
@@ -237,7 +318,7 @@ struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 #endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
-	struct tp_conn *f = malloc(TP_CONN_HEAD + len);
+	struct tp_conn *f = block_alloc(an, TP_CONN_HEAD + len);
 	if (!f) {
 		rebase_all(c, 0);
 		return c;
@@ -277,6 +358,6 @@ struct tp_conn *tp_conn_thaw(struct tp_analyzer *an, struct tp_conn *c)
 		return NULL;
 	tp_conn_unpack(c, t);
 	tp_flow_replace(an, c, t);
-	free(c);
+	block_release(an, c);
 	return t;
 }

@@ -88,6 +88,7 @@ struct tp_conn {
 #define TP_CONN_HEAD offsetof(struct tp_conn, context)
 
 struct tp_flood_table;
+struct tp_freeze_block;
 
 struct tp_analyzer {
 	struct tp_config cfg;
@@ -107,6 +108,7 @@ struct tp_analyzer {
 	uint64_t next_idx;
 	int64_t now_ns;
 
+	struct tp_freeze_block *freeze_block; /* freeze.c: where connections freeze now */
 	struct tp_flood_table *floods;
 	tp_zeek_portmap server_ports; /* Zeek's likely server ports, from cfg */
 };
@@ -153,6 +155,10 @@ struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c);
 struct tp_conn *tp_conn_thaw(struct tp_analyzer *an, struct tp_conn *c);
 /* Unpack a frozen connection into *out, links included, leaving it frozen. */
 struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out);
+/* Free a connection, frozen or not, once it is out of the table. */
+void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c);
+/* Give back what packing holds once every connection is freed. */
+void tp_freeze_free(struct tp_analyzer *an);
 
 /* conn.c: the RFC 9293 machine, as an observer. */
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s);
