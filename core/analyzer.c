@@ -45,6 +45,7 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
 	an->floods = tp_flood_new();
 	tp_zeek_portmap_init(an->server_ports, an->cfg.zeek_server_ports, an->cfg.zeek_n_server_ports);
 	an->now_ns = INT64_MIN;
+	an->unpacked_amendable_from = UINT64_MAX;
 	if (!an->buckets || !an->floods) {
 		tp_analyzer_free(an);
 		return NULL;
@@ -309,6 +310,21 @@ void tp_finish(struct tp_analyzer *an)
 		free(all);
 	}
 	tp_flood_advance(an, an->now_ns, 1);
+}
+
+uint64_t tp_settled_below(const struct tp_analyzer *an)
+{
+	/* Open connections (established, no FIN) have nothing to amend; the
+	 * lingering ones are summed up by their blocks. */
+	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE, TP_T_HALF_CLOSED };
+	uint64_t lo = tp_freeze_amendable_from(an);
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+		for (const struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {
+			uint64_t f = tp_conn_amendable_from(c);
+			if (f < lo)
+				lo = f;
+		}
+	return lo;
 }
 
 const struct tp_stats *tp_stats(const struct tp_analyzer *an)

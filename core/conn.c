@@ -588,6 +588,25 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 	}
 }
 
+/*
+ * Where tp_conn_settle, fin_again and a flood (flood.c, mark_earlier) may
+ * still amend: the handshake's frames while its late verdict is out or a
+ * flood may still count its SYN (all from first_frame on), an endpoint's
+ * last FIN and the final ACK. The flags read here are only ever set, and
+ * frames only move forward, so a bound once passed stays passed.
+ */
+uint64_t tp_conn_amendable_from(const struct tp_conn *c)
+{
+	if (!c->established && !c->midstream && (!c->late_done || c->counted_half_open))
+		return c->first_frame; /* no frame of it comes before */
+	uint64_t lo = UINT64_MAX;
+	const uint64_t fin[] = { c->ep[0].fin_frame, c->ep[1].fin_frame, c->final_ack_frame };
+	for (size_t i = 0; i < sizeof fin / sizeof fin[0]; i++)
+		if (fin[i] && fin[i] < lo)
+			lo = fin[i];
+	return lo;
+}
+
 static uint8_t teardown_of(const struct tp_conn *c)
 {
 	if (c->teardown == TP_TD_RESET_ORIG || c->teardown == TP_TD_RESET_RESP)

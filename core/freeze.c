@@ -84,8 +84,8 @@ static uint64_t from_distance(uint64_t d, uint64_t pred, uint64_t unset)
 	return swap_unset(pred + unzigzag64(d), pred, unset);
 }
 
-/* One field: packing reads the prediction from the original (o), unpacking
- * from c, where the fields it depends on are already restored. */
+/* One field, from or to its distance from pred (which rebase_all's callers
+ * read from fields that are original, or already restored). */
 static void rebase(uint64_t *v, uint64_t pred, uint64_t unset, int pack)
 {
 	*v = pack ? to_distance(*v, pred, unset) : from_distance(*v, pred, unset);
@@ -240,11 +240,29 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
  * and gives it back to the kernel when freed. */
 #define BLOCK_SIZE ((size_t)256 << 10)
 #define RECORD_ALIGN 8 /* the head holds pointers */
+/*
+ * A block is cut into slots, each summing up the connections that start in
+ * it for tp_settled_below: the lowest frame their late verdicts may amend,
+ * lowered as they come, forgotten when the last leaves. A front end holds
+ * a segment's verdict until no slot may amend it, so a slot stops taking
+ * connections once it is a second old (capture time) even if not full:
+ * on a quiet link, a lingering connection then holds back the output for
+ * about its linger, not for as long as a slot takes to fill.
+ */
+#define SLOTS 32
+#define SLOT_SIZE (BLOCK_SIZE / SLOTS)
+#define SLOT_AGE_NS 1000000000LL
 
 struct tp_freeze_block {
-	uint32_t used; /* bytes handed out, header included */
-	uint32_t live; /* connections in it not yet released */
-	uint64_t pad;  /* records start 16 bytes in */
+	struct tp_freeze_block *older, *newer; /* the blocks in use */
+	uint32_t used;          /* bytes handed out, header included */
+	uint32_t live;          /* connections in it not yet released */
+	uint32_t fill_slot;     /* the slot taking connections (SLOTS: none yet) */
+	int64_t fill_since_ns;  /* when it took its first */
+	struct {
+		uint64_t amendable_from; /* only ever too low, never too high */
+		uint32_t live;
+	} slot[SLOTS];
 };
 
 static struct tp_freeze_block *block_of(const struct tp_conn *f)
@@ -252,45 +270,91 @@ static struct tp_freeze_block *block_of(const struct tp_conn *f)
 	return (struct tp_freeze_block *)((uintptr_t)f & ~(uintptr_t)(BLOCK_SIZE - 1));
 }
 
-static struct tp_freeze_block *block_new(void)
+static size_t slot_of(size_t offset)
+{
+	return offset / SLOT_SIZE;
+}
+
+static void block_empty(struct tp_freeze_block *b)
+{
+	b->used = sizeof *b;
+	b->live = 0;
+	b->fill_slot = SLOTS;
+	for (size_t i = 0; i < SLOTS; i++) {
+		b->slot[i].amendable_from = UINT64_MAX;
+		b->slot[i].live = 0;
+	}
+}
+
+/* A new newest block. */
+static struct tp_freeze_block *block_new(struct tp_analyzer *an)
 {
 	void *p = NULL;
 	if (posix_memalign(&p, BLOCK_SIZE, BLOCK_SIZE))
 		return NULL;
 	struct tp_freeze_block *b = p;
-	b->used = sizeof *b;
-	b->live = 0;
+	block_empty(b);
+	b->older = an->freeze_block;
+	b->newer = NULL;
+	if (b->older)
+		b->older->newer = b;
+	an->freeze_block = b;
 	return b;
 }
 
-/* Room for len bytes in the current block, or in a new one. */
-static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len)
+static void block_free(struct tp_analyzer *an, struct tp_freeze_block *b)
+{
+	if (b->older)
+		b->older->newer = b->newer;
+	if (b->newer)
+		b->newer->older = b->older;
+	else
+		an->freeze_block = b->older;
+	free(b);
+}
+
+/* Room for len bytes in the current block, or in a new one, for a
+ * connection whose late verdicts may amend from frame amendable_from on. */
+static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len, uint64_t amendable_from)
 {
 	len = (len + RECORD_ALIGN - 1) & ~(size_t)(RECORD_ALIGN - 1);
 	struct tp_freeze_block *b = an->freeze_block;
+	if (b && b->fill_slot == slot_of(b->used) && an->now_ns - b->fill_since_ns > SLOT_AGE_NS)
+		b->used = (uint32_t)((b->fill_slot + 1) * SLOT_SIZE); /* it is old: on to the next */
 	if (!b || b->used + len > BLOCK_SIZE) {
-		struct tp_freeze_block *n = block_new();
+		struct tp_freeze_block *n = block_new(an);
 		if (!n)
 			return NULL;
 		if (b && !b->live)
-			free(b);
-		an->freeze_block = b = n;
+			block_free(an, b);
+		b = n;
+	}
+	size_t s = slot_of(b->used);
+	if (s != b->fill_slot) {
+		b->fill_slot = (uint32_t)s;
+		b->fill_since_ns = an->now_ns;
 	}
 	struct tp_conn *f = (struct tp_conn *)((uint8_t *)b + b->used);
 	b->used += (uint32_t)len;
 	b->live++;
+	b->slot[s].live++;
+	if (amendable_from < b->slot[s].amendable_from)
+		b->slot[s].amendable_from = amendable_from;
 	return f;
 }
 
 static void block_release(struct tp_analyzer *an, struct tp_conn *f)
 {
 	struct tp_freeze_block *b = block_of(f);
+	size_t s = slot_of((size_t)((uint8_t *)f - (uint8_t *)b));
+	if (!--b->slot[s].live)
+		b->slot[s].amendable_from = UINT64_MAX;
 	if (--b->live)
 		return;
 	if (b == an->freeze_block)
-		b->used = sizeof *b; /* empty: fill it again from the start */
+		block_empty(b); /* fill it again from the start */
 	else
-		free(b);
+		block_free(an, b);
 }
 
 void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
@@ -303,8 +367,18 @@ void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
 
 void tp_freeze_free(struct tp_analyzer *an)
 {
-	free(an->freeze_block); /* every connection is gone: it is empty */
-	an->freeze_block = NULL;
+	while (an->freeze_block) /* every connection is gone: all are empty */
+		block_free(an, an->freeze_block);
+}
+
+uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
+{
+	uint64_t lo = an->unpacked_amendable_from;
+	for (const struct tp_freeze_block *b = an->freeze_block; b; b = b->older)
+		for (size_t i = 0; i < SLOTS; i++)
+			if (b->slot[i].amendable_from < lo)
+				lo = b->slot[i].amendable_from;
+	return lo;
 }
 
 /* ---- in the table -------------------------------------------------------------- */
@@ -312,15 +386,18 @@ void tp_freeze_free(struct tp_analyzer *an)
 struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 {
 	uint8_t buf[PACKED_MAX];
+	uint64_t amendable_from = tp_conn_amendable_from(c);
 #ifndef NDEBUG
 	struct tp_conn before;
 	memcpy(&before, c, sizeof before);
 #endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
-	struct tp_conn *f = block_alloc(an, TP_CONN_HEAD + len);
+	struct tp_conn *f = block_alloc(an, TP_CONN_HEAD + len, amendable_from);
 	if (!f) {
 		rebase_all(c, 0);
+		if (amendable_from < an->unpacked_amendable_from)
+			an->unpacked_amendable_from = amendable_from;
 		return c;
 	}
 	memcpy(f, c, TP_CONN_HEAD);

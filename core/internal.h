@@ -108,7 +108,11 @@ struct tp_analyzer {
 	uint64_t next_idx;
 	int64_t now_ns;
 
-	struct tp_freeze_block *freeze_block; /* freeze.c: where connections freeze now */
+	/* freeze.c: the block connections freeze into now, the newest of the
+	 * list of blocks; and tp_conn_amendable_from of the lingering
+	 * connections left unpacked for lack of memory (never raised). */
+	struct tp_freeze_block *freeze_block;
+	uint64_t unpacked_amendable_from;
 	struct tp_flood_table *floods;
 	tp_zeek_portmap server_ports; /* Zeek's likely server ports, from cfg */
 };
@@ -159,6 +163,8 @@ struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out);
 void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c);
 /* Give back what packing holds once every connection is freed. */
 void tp_freeze_free(struct tp_analyzer *an);
+/* tp_conn_amendable_from over the connections on TP_T_CLOSED. */
+uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an);
 
 /* conn.c: the RFC 9293 machine, as an observer. */
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s);
@@ -169,6 +175,8 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end);
 enum tp_timer_class tp_conn_timer_class(const struct tp_conn *c);
 void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum tp_end_reason why,
                     struct tp_conn_record *r);
+/* The lowest frame a later amendment of c may concern (UINT64_MAX: none). */
+uint64_t tp_conn_amendable_from(const struct tp_conn *c);
 /* Should a SYN on this connection's 4-tuple start a new connection? */
 int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig);
 void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,

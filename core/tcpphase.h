@@ -387,6 +387,15 @@ void tp_feed_prefetched(struct tp_analyzer *a, const struct tp_segment *seg, uin
 void tp_advance(struct tp_analyzer *a, int64_t now_ns);
 /* End of capture: settle late verdicts, emit every remaining record and open flood. */
 void tp_finish(struct tp_analyzer *a);
+/*
+ * No amendment will concern a frame below the one returned (UINT64_MAX: no
+ * amendment is pending at all), so a front end that holds verdicts for
+ * their amendments can write out those. A verdict is final once its
+ * connection can no longer change it: the latest are the final ACKs of
+ * connections lingering in TIME-WAIT (closed_linger). The call walks the
+ * connections in their handshake or half-closed: make it now and then.
+ */
+uint64_t tp_settled_below(const struct tp_analyzer *a);
 const struct tp_stats *tp_stats(const struct tp_analyzer *a);
 
 /* What the SYN flood detector counts toward one server (address and port). */

@@ -4,6 +4,7 @@
  * segment, feed the core, and write what it concludes.
  */
 #define _DEFAULT_SOURCE /* u_char in pcap.h, sigaction, fileno */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -31,9 +32,20 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_DAMAGED = 3 };
 static volatile sig_atomic_t g_stop;
 static pcap_t *g_live;
 
-struct segbuf { /* verdicts held until no late verdict can change them */
-	struct tp_verdict *v;
-	size_t n, cap;
+/*
+ * --segments: verdicts held until no late verdict can change them. Those
+ * of frames below tp_settled_below() are written as the capture goes on
+ * (stream); with --conns too, all wait for the end, where they have always
+ * followed the connection records.
+ */
+struct segbuf {
+	struct tp_verdict *v;   /* a ring: cap is 0 or a power of two */
+	size_t head, n, cap;    /* held: n verdicts from v[head] on, in frame order */
+	int stream;
+	uint64_t written_below; /* frames below it are written */
+	size_t since_check;     /* verdicts held since tp_settled_below was asked */
+	size_t backoff;         /* how many times the last questions freed little */
+	time_t checked;
 };
 
 struct run {
@@ -60,6 +72,12 @@ struct run {
 	const struct sub_hooks *hooks; /* a picture subcommand's, instead of out (sub_analyse) */
 };
 
+/* The i-th verdict held. */
+static struct tp_verdict *segbuf_at(const struct segbuf *b, size_t i)
+{
+	return &b->v[(b->head + i) & (b->cap - 1)];
+}
+
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -72,18 +90,20 @@ static void cb_amend(void *user, const struct tp_amend *a)
 {
 	struct run *r = user;
 	struct segbuf *b = &r->segs;
-	if (!r->out.segments || !b->n)
+	if (!r->out.segments)
 		return;
+	/* The core promised: nothing written is ever amended. */
+	assert(a->frame >= b->written_below);
 	size_t lo = 0, hi = b->n; /* verdicts are in frame order */
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (b->v[mid].frame < a->frame)
+		if (segbuf_at(b, mid)->frame < a->frame)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo < b->n && b->v[lo].frame == a->frame)
-		tp_verdict_amend(&b->v[lo], a);
+	if (lo < b->n && segbuf_at(b, lo)->frame == a->frame)
+		tp_verdict_amend(segbuf_at(b, lo), a);
 }
 
 static void cb_conn(void *user, const struct tp_conn_record *rec)
@@ -105,11 +125,60 @@ static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
 		struct tp_verdict *nv = realloc(b->v, cap * sizeof *nv);
 		if (!nv)
 			return -1;
+		/* The part that had wrapped around goes after the old end. */
+		memcpy(nv + b->cap, nv, b->head * sizeof *nv);
 		b->v = nv;
 		b->cap = cap;
 	}
-	b->v[b->n++] = *v;
+	*segbuf_at(b, b->n++) = *v;
 	return 0;
+}
+
+/* Write the verdicts no amendment can change any more. */
+static void segbuf_write_settled(struct run *r)
+{
+	struct segbuf *b = &r->segs;
+	uint64_t below = tp_settled_below(r->an);
+	size_t written = 0;
+	for (; b->n && segbuf_at(b, 0)->frame < below; written++) {
+		const struct tp_verdict *v = segbuf_at(b, 0);
+		out_segment(&r->out, v);
+		b->written_below = v->frame + 1;
+		b->head = (b->head + 1) & (b->cap - 1);
+		b->n--;
+	}
+	/* Little written (a capture shorter than the TIME-WAIT linger, a flood
+	 * of connections in their handshake): ask less often. */
+	if (written < b->since_check / 2) {
+		if (b->backoff < 8)
+			b->backoff++;
+	} else {
+		b->backoff = 0;
+	}
+	b->since_check = 0;
+	b->checked = time(NULL);
+}
+
+/* The fewest verdicts between two questions to the core. The tests' sanitizer
+ * build asks after every one (-DTP_SETTLED_EVERY=1), so that each capture's
+ * --segments output there is written as it streams, in the smallest steps. */
+#ifndef TP_SETTLED_EVERY
+#define TP_SETTLED_EVERY 16384
+#endif
+
+/* Ask the core now and then: its answer costs a walk over the connections
+ * in their handshake or half-closed, so at most about one per segment. On a
+ * live capture, also once a second, so that a quiet link still streams. */
+static void segbuf_maybe_write(struct run *r, int live)
+{
+	struct segbuf *b = &r->segs;
+	if (!b->stream || !b->n)
+		return;
+	uint64_t every = tp_stats(r->an)->conns_active;
+	if (every < TP_SETTLED_EVERY)
+		every = TP_SETTLED_EVERY;
+	if (b->since_check >= every << b->backoff || (live && time(NULL) != b->checked))
+		segbuf_write_settled(r);
 }
 
 static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
@@ -198,8 +267,12 @@ static void feed_work(struct run *r, const struct work *w)
 		return;
 	struct tp_verdict v;
 	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
-	if (r->out.segments && segbuf_push(&r->segs, &v) != 0)
-		warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
+	if (r->out.segments) {
+		if (segbuf_push(&r->segs, &v) != 0)
+			warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
+		r->segs.since_check++;
+		segbuf_maybe_write(r, 0);
+	}
 	if (r->hooks && r->hooks->segment)
 		r->hooks->segment(r->hooks->user, r->an, &w->seg, &v);
 }
@@ -539,6 +612,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r.out.conns = !r.out.segments || conns_too;
+	r.segs.stream = r.out.segments && !r.out.conns;
 	if (wfile && !(r.out.f = fopen(wfile, "w"))) {
 		fprintf(stderr, "tcpphase: %s: %s\n", wfile, strerror(errno));
 		return EXIT_USAGE;
@@ -611,6 +685,7 @@ int main(int argc, char **argv)
 			rc = EXIT_DAMAGED;
 			break;
 		}
+		segbuf_maybe_write(&r, 1);
 		if (r.out.f == stdout)
 			fflush(stdout);
 	}
@@ -619,7 +694,7 @@ int main(int argc, char **argv)
 	/* Interrupted or not, settle every connection: nothing seen is lost. */
 	tp_finish(r.an);
 	for (size_t i = 0; i < r.segs.n; i++)
-		out_segment(&r.out, &r.segs.v[i]);
+		out_segment(&r.out, segbuf_at(&r.segs, i));
 
 	struct out_run_info ri = { .source = r.source, .packets = r.packets, .read_errors = r.read_errors,
 	                           .dec = &r.dstats, .interrupted = g_stop != 0,
