@@ -3,6 +3,7 @@
 
 usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 """
+import contextlib
 import os
 import select
 import shutil
@@ -276,13 +277,22 @@ check(f"(peak tracked 50, evicted {s['evicted']})" in p.stdout,
 # so connections are evicted before their late verdict and must stop counting
 # as half-open when it would have come: a cap of 2,000 gives the uncapped
 # run's alert and verdict counts, in a tenth of the connections tracked.
-if GEN:
-    gen_dir = tempfile.mkdtemp()
+@contextlib.contextmanager
+def generated(name, args, what):
+    """A capture tp_gen writes into a scratch folder, removed afterwards."""
+    folder = tempfile.mkdtemp()
     try:
-        big = os.path.join(gen_dir, "flood8s.pcap")
-        g = subprocess.run([GEN, "--flood", "--seed", "3", "--syns", "20000", "--duration", "8", "-o", big],
-                           capture_output=True, text=True)
-        check(g.returncode == 0, "tp_gen made an 8 s flood of 20,000 SYNs")
+        path = os.path.join(folder, name)
+        g = subprocess.run([GEN] + args + ["-o", path], capture_output=True, text=True)
+        check(g.returncode == 0, f"tp_gen made {what}")
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if GEN:
+    with generated("flood8s.pcap", ["--flood", "--seed", "3", "--syns", "20000", "--duration", "8"],
+                   "an 8 s flood of 20,000 SYNs") as big:
         free = jsonl(run(["-r", big, "-F", "json", "--max-embryonic", "0"]).stdout)
         capd = jsonl(run(["-r", big, "-F", "json", "--max-embryonic", "2000"]).stdout)
         fa = [r for r in free if r["type"] == "alert"]
@@ -294,66 +304,64 @@ if GEN:
               f"8 s flood: {cs['evicted']} evicted, peak tracked {cs['peak_tracked']} (uncapped {fs['peak_tracked']})")
         check(cs["handshake"] == fs["handshake"] and cs["anomalies"] == fs["anomalies"],
               "8 s flood, --max-embryonic 2000: every handshake verdict and anomaly counted as uncapped")
-    finally:
-        shutil.rmtree(gen_dir, ignore_errors=True)
 
 # --segments writes a segment once no late verdict can change it, while the
 # capture is still being read: on a 5-minute capture (tp_gen, 3,000
 # connections) fed through a pipe, segment records come out before the
 # capture's last part is written, and the whole output is the same as when
 # every segment waits for the end (--conns, where they follow the records).
+def stream_through_pipe(path):
+    """tcpphase -r - --segments -F json, fed path's first two thirds (from a
+    thread: the CLI writes as it reads), then, once nothing more comes out,
+    the rest: what it wrote before the rest was sent, and after."""
+    data = open(path, "rb").read()
+    p = subprocess.Popen([BIN, "-r", "-", "--segments", "-F", "json", "--no-summary"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    head = data[:len(data) * 2 // 3]
+    sent = threading.Event()
+
+    def feed():
+        p.stdin.write(head)
+        p.stdin.flush()
+        sent.set()
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    early = b""
+    for _ in range(600):  # up to 60 s
+        ready, _, _ = select.select([p.stdout], [], [], 0.1)
+        if ready:
+            chunk = os.read(p.stdout.fileno(), 1 << 16)
+            if not chunk:
+                break
+            early += chunk
+        elif sent.is_set():
+            break  # all of the head sent, and nothing more comes out
+    writer.join()
+    rest = []
+    reader = threading.Thread(target=lambda: rest.append(p.stdout.read()))
+    reader.start()
+    p.stdin.write(data[len(head):])
+    p.stdin.close()
+    reader.join()
+    p.wait()
+    return p.returncode, early, rest[0]
+
+
 if GEN:
-    gen_dir = tempfile.mkdtemp()
-    try:
-        long_cap = os.path.join(gen_dir, "mixed300s.pcap")
-        g = subprocess.run([GEN, "--mixed", "--seed", "4", "--conns", "3000", "--duration", "300", "-o", long_cap],
-                           capture_output=True, text=True)
-        check(g.returncode == 0, "tp_gen made a 300 s capture of 3,000 connections")
-        data = open(long_cap, "rb").read()
-        p = subprocess.Popen([BIN, "-r", "-", "--segments", "-F", "json", "--no-summary"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        # the first two thirds (from a thread: the CLI writes as it reads);
-        # the CLI then waits for the rest until the main thread sends it
-        head = data[:len(data) * 2 // 3]
-        sent = threading.Event()
-
-        def feed():
-            p.stdin.write(head)
-            p.stdin.flush()
-            sent.set()
-
-        writer = threading.Thread(target=feed)
-        writer.start()
-        early = b""
-        for _ in range(600):  # up to 60 s
-            ready, _, _ = select.select([p.stdout], [], [], 0.1)
-            if ready:
-                chunk = os.read(p.stdout.fileno(), 1 << 16)
-                if not chunk:
-                    break
-                early += chunk
-            elif sent.is_set():
-                break  # all of the head sent, and nothing more comes out
-        writer.join()
+    with generated("mixed300s.pcap", ["--mixed", "--seed", "4", "--conns", "3000", "--duration", "300"],
+                   "a 300 s capture of 3,000 connections") as long_cap:
+        rc, early, late = stream_through_pipe(long_cap)
         check(len(early) >= 200000, f"--segments: {len(early)} bytes of segment records written before the "
               "last third of the capture arrived")
-        rest = []
-        reader = threading.Thread(target=lambda: rest.append(p.stdout.read()))
-        reader.start()
-        p.stdin.write(data[len(head):])
-        p.stdin.close()
-        reader.join()
-        p.wait()
-        streamed = jsonl((early + rest[0]).decode())
+        streamed = jsonl((early + late).decode())
         held = [r for r in jsonl(run(["-r", long_cap, "--segments", "--conns", "-F", "json", "--no-summary"]).stdout)
                 if r["type"] == "segment"]
-        check(p.returncode == 0 and len(held) > 50000 and streamed == held,
+        check(rc == 0 and len(held) > 50000 and streamed == held,
               f"--segments as it streams: the same {len(held)} segment records as held to the end"
               + ("" if streamed == held else f" (got {len(streamed)})"))
         check(any("lost_final_ack" in r.get("anomalies", []) for r in streamed),
               "--segments as it streams: late verdicts (lost_final_ack) are still on their segments")
-    finally:
-        shutil.rmtree(gen_dir, ignore_errors=True)
 
 # damaged captures: the message names the file and the packet, the rest is analysed
 tmp = tempfile.mkdtemp()

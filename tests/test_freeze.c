@@ -76,20 +76,33 @@ static void fill(struct tp_conn *c)
 	}
 }
 
-static void test_packing_is_exact(void **state)
+static struct tp_analyzer *analyzer(void)
 {
-	(void)state;
 	struct tp_config cfg;
 	tp_config_default(&cfg);
 	struct tp_analyzer *an = tp_analyzer_new(&cfg, NULL);
 	assert_non_null(an);
+	return an;
+}
+
+/* A SYN from 0.0.0.1 to 0.0.0.2:dport; the caller sets the source port. */
+static struct tp_segment syn_to(uint16_t dport)
+{
 	struct tp_segment s;
 	memset(&s, 0, sizeof s);
 	s.src.family = s.dst.family = 4;
 	s.src.bytes[3] = 1;
 	s.dst.bytes[3] = 2;
-	s.dport = 80;
+	s.dport = dport;
 	s.flags = TP_TH_SYN;
+	return s;
+}
+
+static void test_packing_is_exact(void **state)
+{
+	(void)state;
+	struct tp_analyzer *an = analyzer();
+	struct tp_segment s = syn_to(80);
 	for (int i = 0; i < 20000; i++) {
 		s.sport = (uint16_t)(1024 + i % 60000);
 		uint32_t hash = tp_flow_seg_hash(an, &s);
@@ -122,19 +135,10 @@ static void test_packing_is_exact(void **state)
 static void test_many_lingering(void **state)
 {
 	(void)state;
-	struct tp_config cfg;
-	tp_config_default(&cfg);
-	struct tp_analyzer *an = tp_analyzer_new(&cfg, NULL);
-	assert_non_null(an);
+	struct tp_analyzer *an = analyzer();
 	struct tp_conn *want = test_malloc(MANY * sizeof *want);
 	uint64_t order[MANY];
-	struct tp_segment s;
-	memset(&s, 0, sizeof s);
-	s.src.family = s.dst.family = 4;
-	s.src.bytes[3] = 1;
-	s.dst.bytes[3] = 2;
-	s.dport = 443;
-	s.flags = TP_TH_SYN;
+	struct tp_segment s = syn_to(443);
 	for (int i = 0; i < MANY; i++) {
 		s.sport = (uint16_t)(1024 + i);
 		struct tp_conn *c = tp_flow_insert(an, &s, tp_flow_seg_hash(an, &s), 1);
