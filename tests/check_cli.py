@@ -5,13 +5,13 @@ usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 """
 import contextlib
 import os
-import select
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from tputil import check, finish, jsonl
 
 BIN, CAPS = sys.argv[1], sys.argv[2]
@@ -311,41 +311,46 @@ if GEN:
 # capture's last part is written, and the whole output is the same as when
 # every segment waits for the end (--conns, where they follow the records).
 def stream_through_pipe(path):
-    """tcpphase -r - --segments -F json, fed path's first two thirds (from a
-    thread: the CLI writes as it reads), then, once nothing more comes out,
-    the rest: what it wrote before the rest was sent, and after."""
+    """tcpphase -r - --segments -F json, fed path's first two thirds; once
+    it has read them and nothing more comes out for a second, the rest.
+    Returns the exit code, what it wrote before the rest was sent, and
+    after. Threads read and write, so that no pipe can fill up and stall
+    the other (the sanitizer build is slow)."""
     data = open(path, "rb").read()
     p = subprocess.Popen([BIN, "-r", "-", "--segments", "-F", "json", "--no-summary"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     head = data[:len(data) * 2 // 3]
-    sent = threading.Event()
+    sent, go = threading.Event(), threading.Event()
+    out = []
 
     def feed():
         p.stdin.write(head)
         p.stdin.flush()
         sent.set()
+        go.wait()
+        p.stdin.write(data[len(head):])
+        p.stdin.close()
 
-    writer = threading.Thread(target=feed)
-    writer.start()
-    early = b""
-    for _ in range(600):  # up to 60 s
-        ready, _, _ = select.select([p.stdout], [], [], 0.1)
-        if ready:
-            chunk = os.read(p.stdout.fileno(), 1 << 16)
-            if not chunk:
-                break
-            early += chunk
-        elif sent.is_set():
-            break  # all of the head sent, and nothing more comes out
-    writer.join()
-    rest = []
-    reader = threading.Thread(target=lambda: rest.append(p.stdout.read()))
-    reader.start()
-    p.stdin.write(data[len(head):])
-    p.stdin.close()
-    reader.join()
+    def drain():
+        for chunk in iter(lambda: os.read(p.stdout.fileno(), 1 << 16), b""):
+            out.append(chunk)
+
+    threads = [threading.Thread(target=feed), threading.Thread(target=drain)]
+    for t in threads:
+        t.start()
+    sent.wait(600)
+    size, quiet = -1, 0
+    while quiet < 10:  # a second without new output
+        time.sleep(0.1)
+        now = sum(len(c) for c in out)
+        quiet = quiet + 1 if now == size else 0
+        size = now
+    early = b"".join(out)
+    go.set()
+    for t in threads:
+        t.join(600)
     p.wait()
-    return p.returncode, early, rest[0]
+    return p.returncode, early, b"".join(out)[len(early):]
 
 
 if GEN:
