@@ -134,11 +134,10 @@ static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
 	return 0;
 }
 
-/* Write the verdicts no amendment can change any more. */
-static void segbuf_write_settled(struct run *r)
+/* Write the verdicts held for frames below below; how many. */
+static size_t segbuf_write_below(struct run *r, uint64_t below)
 {
 	struct segbuf *b = &r->segs;
-	uint64_t below = tp_settled_below(r->an);
 	size_t written = 0;
 	for (; b->n && segbuf_at(b, 0)->frame < below; written++) {
 		const struct tp_verdict *v = segbuf_at(b, 0);
@@ -147,6 +146,14 @@ static void segbuf_write_settled(struct run *r)
 		b->head = (b->head + 1) & (b->cap - 1);
 		b->n--;
 	}
+	return written;
+}
+
+/* Write the verdicts no amendment can change any more. */
+static void segbuf_write_settled(struct run *r)
+{
+	struct segbuf *b = &r->segs;
+	size_t written = segbuf_write_below(r, tp_settled_below(r->an));
 	/* Little written (a capture shorter than the TIME-WAIT linger, a flood
 	 * of connections in their handshake): ask less often. */
 	if (written < b->since_check / 2) {
@@ -693,8 +700,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "\r%60s\r", "");
 	/* Interrupted or not, settle every connection: nothing seen is lost. */
 	tp_finish(r.an);
-	for (size_t i = 0; i < r.segs.n; i++)
-		out_segment(&r.out, segbuf_at(&r.segs, i));
+	segbuf_write_below(&r, UINT64_MAX); /* all settled now */
 
 	struct out_run_info ri = { .source = r.source, .packets = r.packets, .read_errors = r.read_errors,
 	                           .dec = &r.dstats, .interrupted = g_stop != 0,
