@@ -178,6 +178,20 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 		tp_due_by(an, c->tstamp + to);
 }
 
+/* Pack the established connections idle for TP_COLD_AFTER_NS, oldest first. */
+static void cool(struct tp_analyzer *an)
+{
+	struct tp_conn *c;
+	while ((c = an->cold_next) && c->tstamp + TP_COLD_AFTER_NS <= an->now_ns) {
+		an->cold_next = c->tnext;
+		if (!c->frozen)
+			tp_conn_freeze_cold(an, c);
+	}
+	/* Later ones on the list went idle later (or, if the capture's clock
+	 * stepped back, will be packed a little late). */
+	an->cold_due = c ? c->tstamp + TP_COLD_AFTER_NS : INT64_MAX;
+}
+
 void tp_advance(struct tp_analyzer *an, int64_t now_ns)
 {
 	if (now_ns > an->now_ns)
@@ -189,6 +203,8 @@ void tp_advance(struct tp_analyzer *an, int64_t now_ns)
 			expire_class(an, (enum tp_timer_class)cls, an->now_ns);
 		tp_flood_age_orphans(an, an->now_ns);
 	}
+	if (an->now_ns >= an->cold_due)
+		cool(an);
 	tp_flood_advance(an, an->now_ns, 0);
 }
 

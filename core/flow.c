@@ -179,6 +179,8 @@ static void timer_unlink(struct tp_analyzer *an, struct tp_conn *c)
 {
 	if (c->tclass >= TP_T_COUNT)
 		return;
+	if (c == an->cold_next)
+		an->cold_next = c->tnext;
 	if (c->tprev)
 		c->tprev->tnext = c->tnext;
 	else
@@ -218,6 +220,8 @@ void tp_flow_replace(struct tp_analyzer *an, const struct tp_conn *o, struct tp_
 		*pp = n;
 	if (o->tclass >= TP_T_COUNT)
 		return;
+	if (o == an->cold_next)
+		an->cold_next = n;
 	if (o->tprev)
 		o->tprev->tnext = n;
 	else
@@ -226,6 +230,17 @@ void tp_flow_replace(struct tp_analyzer *an, const struct tp_conn *o, struct tp_
 		o->tnext->tprev = n;
 	else
 		an->ttail[o->tclass] = n;
+}
+
+/* c is the newest on its list: once it is the oldest not looked at on
+ * TP_T_OPEN, it is the next that may go cold. */
+static void cold_watch(struct tp_analyzer *an, struct tp_conn *c)
+{
+	if (c->tclass != TP_T_OPEN || an->cold_next)
+		return;
+	an->cold_next = c;
+	if (c->tstamp + TP_COLD_AFTER_NS < an->cold_due)
+		an->cold_due = c->tstamp + TP_COLD_AFTER_NS;
 }
 
 void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp)
@@ -242,6 +257,7 @@ void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class
 	else
 		an->thead[cls] = c;
 	an->ttail[cls] = c;
+	cold_watch(an, c);
 }
 
 /* Idle lists run from the last segment: move to the tail. Deadline lists
@@ -253,6 +269,7 @@ void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c)
 	if (an->ttail[c->tclass] == c) {
 		c->tstamp = c->last_ns;
 		tp_due_by(an, tp_timer_deadline(an, c));
+		cold_watch(an, c); /* it may have been looked at already */
 		return;
 	}
 	tp_timer_set(an, c, (enum tp_timer_class)c->tclass, c->last_ns);
@@ -268,4 +285,5 @@ void tp_timer_init(struct tp_analyzer *an)
 	an->timeout[TP_T_HALF_CLOSED] = cfg->half_closed_timeout_ns;
 	an->timeout[TP_T_CLOSED] = cfg->closed_linger_ns;
 	an->next_due = INT64_MAX;
+	an->cold_due = INT64_MAX;
 }

@@ -22,11 +22,15 @@
  * Both steps are exact inverses, field-blind in step 2, so unpacking gives
  * the struct back bit for bit, padding included (connections are calloc'd).
  *
- * Packed connections are stored back to back in blocks, in the order they
- * froze, rather than each in its own allocation: they all linger as long,
- * so a block empties about when it is the oldest and is given back whole,
- * and there is neither an allocator's header per connection nor holes
- * between connections of many sizes in the heap the open ones use.
+ * Packed lingering connections are stored back to back in blocks, in the
+ * order they froze, rather than each in its own allocation: they all linger
+ * as long, so a block empties about when it is the oldest and is given back
+ * whole, and there is neither an allocator's header per connection nor
+ * holes between connections of many sizes in the heap the open ones use.
+ *
+ * An established connection that has been idle for a while (cold) is
+ * packed too, but into an allocation of its own: it may wake up or time out
+ * at any time, and would pin a block for as long as an hour.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -359,7 +363,7 @@ static void block_release(struct tp_analyzer *an, struct tp_conn *f)
 
 void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
 {
-	if (c->frozen)
+	if (c->frozen == TP_FROZEN_BLOCK)
 		block_release(an, c);
 	else
 		free(c);
@@ -383,30 +387,35 @@ uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
 
 /* ---- in the table -------------------------------------------------------------- */
 
-struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
+/* Room for a packed connection of len bytes: in a block, or on its own. */
+static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t how, uint64_t amendable_from)
+{
+	return how == TP_FROZEN_BLOCK ? block_alloc(an, len, amendable_from) : malloc(len);
+}
+
+/* Pack c into a new allocation that takes its place; c itself if there is
+ * no memory for one. */
+static struct tp_conn *freeze(struct tp_analyzer *an, struct tp_conn *c, uint8_t how, uint64_t amendable_from)
 {
 	uint8_t buf[PACKED_MAX];
-	uint64_t amendable_from = tp_conn_amendable_from(c);
 #ifndef NDEBUG
 	struct tp_conn before;
 	memcpy(&before, c, sizeof before);
 #endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
-	struct tp_conn *f = block_alloc(an, TP_CONN_HEAD + len, amendable_from);
+	struct tp_conn *f = packed_alloc(an, TP_CONN_HEAD + len, how, amendable_from);
 	if (!f) {
 		rebase_all(c, 0);
-		if (amendable_from < an->unpacked_amendable_from)
-			an->unpacked_amendable_from = amendable_from;
 		return c;
 	}
 	memcpy(f, c, TP_CONN_HEAD);
 	memcpy((uint8_t *)f + TP_CONN_HEAD, buf, len);
-	f->frozen = 1;
+	f->frozen = how;
 	f->packed_len = (uint16_t)len;
 #ifndef NDEBUG
 	/* Debug builds (the sanitizer run of the tests) prove every packing
-	 * exact: a lingering connection must judge and report as before. */
+	 * exact: a connection must judge and report as if never packed. */
 	struct tp_conn after;
 	tp_conn_unpack(f, &after);
 	before.frozen = after.frozen;
@@ -416,6 +425,25 @@ struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
 	tp_flow_replace(an, c, f);
 	free(c);
 	return f;
+}
+
+struct tp_conn *tp_conn_freeze(struct tp_analyzer *an, struct tp_conn *c)
+{
+	uint64_t amendable_from = tp_conn_amendable_from(c);
+	struct tp_conn *f = freeze(an, c, TP_FROZEN_BLOCK, amendable_from);
+	if (f == c && amendable_from < an->unpacked_amendable_from)
+		an->unpacked_amendable_from = amendable_from;
+	return f;
+}
+
+struct tp_conn *tp_conn_freeze_cold(struct tp_analyzer *an, struct tp_conn *c)
+{
+	/* An allocation of its own sums up no slot's bound for
+	 * tp_settled_below: only a connection no late verdict can amend goes
+	 * there (established, no FIN: all of them, in practice). */
+	if (tp_conn_amendable_from(c) != UINT64_MAX)
+		return c;
+	return freeze(an, c, TP_FROZEN_HEAP, UINT64_MAX);
 }
 
 struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out)
@@ -435,6 +463,6 @@ struct tp_conn *tp_conn_thaw(struct tp_analyzer *an, struct tp_conn *c)
 		return NULL;
 	tp_conn_unpack(c, t);
 	tp_flow_replace(an, c, t);
-	block_release(an, c);
+	tp_conn_free(an, c);
 	return t;
 }

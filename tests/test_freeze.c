@@ -191,11 +191,118 @@ static void test_many_lingering(void **state)
 	tp_analyzer_free(an);
 }
 
+/*
+ * An established connection idle for TP_COLD_AFTER_NS is packed (on its own)
+ * and comes back on its next segment, judged as if it never left; one idle
+ * for less is not packed. The sanitizer build packs at every tick
+ * (TP_COLD_AFTER_NS 0): there the shorter wait is cold too.
+ */
+#define T0 1000000000LL
+#define CLIENT_ISN 1000
+#define SERVER_ISN 90000
+
+static struct tp_verdict feed(struct tp_analyzer *an, uint16_t sport, int from_client, uint16_t flags, uint32_t len,
+                              int64_t t)
+{
+	static uint64_t frame;
+	const struct tp_conn *c = NULL;
+	struct tp_segment s = syn_to(80);
+	s.sport = sport;
+	if (!(flags & TP_TH_SYN)) { /* sequence numbers from where the connection is */
+		int from_orig;
+		c = tp_flow_lookup(an, &s, tp_flow_seg_hash(an, &s), &from_orig);
+		assert_non_null(c);
+		struct tp_conn u;
+		if (c->frozen)
+			c = tp_conn_unpack(c, &u);
+		s.seq = c->ep[!from_client].next_seq;
+		s.ack = c->ep[from_client].next_seq;
+	} else {
+		s.seq = from_client ? CLIENT_ISN : SERVER_ISN;
+		s.ack = from_client ? 0 : CLIENT_ISN + 1;
+	}
+	if (!from_client) {
+		struct tp_addr a = s.src;
+		s.src = s.dst;
+		s.dst = a;
+		s.sport = 80;
+		s.dport = sport;
+	}
+	s.flags = flags;
+	s.len = len;
+	s.ts_ns = t;
+	s.frame = ++frame;
+	struct tp_verdict v;
+	tp_feed(an, &s, &v);
+	return v;
+}
+
+static void establish(struct tp_analyzer *an, uint16_t sport, int64_t t)
+{
+	feed(an, sport, 1, TP_TH_SYN, 0, t);
+	feed(an, sport, 0, TP_TH_SYN | TP_TH_ACK, 0, t + 1000);
+	feed(an, sport, 1, TP_TH_ACK, 0, t + 2000);
+}
+
+static int frozen(struct tp_analyzer *an, uint16_t sport)
+{
+	struct tp_segment s = syn_to(80);
+	s.sport = sport;
+	int from_orig;
+	const struct tp_conn *c = tp_flow_lookup(an, &s, tp_flow_seg_hash(an, &s), &from_orig);
+	assert_non_null(c);
+	return c->frozen;
+}
+
+static void test_cold_connections(void **state)
+{
+	(void)state;
+	struct tp_analyzer *an = analyzer();
+	establish(an, 1001, T0);
+	establish(an, 1000, T0 + TP_COLD_AFTER_NS / 2 + 1);
+	tp_advance(an, T0 + TP_COLD_AFTER_NS + 3000);
+	assert_int_equal(frozen(an, 1001), TP_FROZEN_HEAP);
+	assert_int_equal(frozen(an, 1000), TP_COLD_AFTER_NS > 6000 ? TP_FROZEN_NOT : TP_FROZEN_HEAP);
+
+	/* Its next segments find it as it was: data in ESTABLISHED. */
+	int64_t t = T0 + 2 * TP_COLD_AFTER_NS + 10000;
+	tp_advance(an, t);
+	assert_int_equal(frozen(an, 1000), TP_FROZEN_HEAP);
+	struct tp_verdict v = feed(an, 1000, 1, TP_TH_ACK | TP_TH_PSH, 100, t);
+	assert_int_equal(frozen(an, 1000), TP_FROZEN_NOT);
+	assert_int_equal(v.phase, TP_PHASE_DATA);
+	assert_int_equal(v.orig_state, TP_ESTABLISHED);
+	assert_int_equal(v.resp_state, TP_ESTABLISHED);
+	assert_int_equal(v.anomalies, 0);
+	v = feed(an, 1000, 0, TP_TH_ACK, 0, t + 1000);
+	assert_int_equal(v.anomalies, 0);
+
+	/* Still the newest on its list: cold again after another wait. A FIN takes it off the list, not to be packed cold
+	 * any more, and the FIN's ACK is checked against where the client's
+	 * sequence numbers were before the waits. */
+	tp_advance(an, t + 1000 + TP_COLD_AFTER_NS);
+	assert_int_equal(frozen(an, 1000), TP_FROZEN_HEAP);
+	t += 2 * TP_COLD_AFTER_NS + 5000;
+	v = feed(an, 1000, 1, TP_TH_FIN | TP_TH_ACK, 0, t);
+	assert_int_equal(v.orig_state, TP_FIN_WAIT_1);
+	assert_int_equal(v.resp_state, TP_CLOSE_WAIT);
+	tp_advance(an, t + 2 * TP_COLD_AFTER_NS + 1000);
+	assert_int_equal(frozen(an, 1000), TP_FROZEN_NOT);
+	v = feed(an, 1000, 0, TP_TH_ACK, 0, t + 2 * TP_COLD_AFTER_NS + 2000);
+	assert_true(v.ack_checked);
+	assert_int_equal(v.seen_ack, CLIENT_ISN + 1 + 100 + 1);
+	assert_int_equal(v.expected_ack, v.seen_ack);
+	assert_int_equal(v.orig_state, TP_FIN_WAIT_2);
+	assert_int_equal(v.anomalies, 0);
+	tp_analyzer_free(an);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packing_is_exact),
 		cmocka_unit_test(test_many_lingering),
+		cmocka_unit_test(test_cold_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
