@@ -115,11 +115,49 @@ static void rebase_steps(uint64_t *const *f, size_t n, uint64_t base, uint64_t u
 #define NS(field) ((uint64_t *)&(field)) /* times are int64_t: same bits */
 #define UNSET_NS ((uint64_t)-1)
 
+/* A connection's times, but for the timer stamp (which stays in the head). */
+#define N_TIMES 11
+static void time_fields(struct tp_conn *c, int64_t *t[N_TIMES])
+{
+	int64_t *const all[N_TIMES] = {
+		&c->start_ns, &c->last_ns, &c->syn_ns, &c->synack_ns, &c->hs_ack_ns, &c->first_fin_ns,
+		&c->time_wait_ns, &c->close_ns, &c->zeek.last_ns, &c->zeek.close_ns, &c->zeek.attempt_ns,
+	};
+	memcpy(t, all, sizeof all);
+}
+
+/*
+ * pcap files and most live captures tick in microseconds: then every time
+ * of a connection is a multiple of 1000 ns, and in microseconds each of
+ * its distances packs a byte or two smaller. Exact only if no time, once
+ * divided, becomes the unset value.
+ */
+static int in_us(struct tp_conn *c)
+{
+	int64_t *t[N_TIMES];
+	time_fields(c, t);
+	if (c->tstamp % 1000)
+		return 0;
+	for (size_t i = 0; i < N_TIMES; i++)
+		if (*t[i] != -1 && (*t[i] % 1000 || *t[i] == -1000))
+			return 0;
+	return 1;
+}
+
+static void scale_times(struct tp_conn *c, int pack)
+{
+	int64_t *t[N_TIMES];
+	time_fields(c, t);
+	for (size_t i = 0; i < N_TIMES; i++)
+		if (*t[i] != -1)
+			*t[i] = pack ? *t[i] / 1000 : *t[i] * 1000;
+}
+
 static void times(struct tp_conn *c, const struct tp_conn *b, int pack)
 {
 	/* start_ns is the base of the rest: kept as a duration back from the
 	 * timer stamp, which stays unpacked in the head. */
-	uint64_t stamp = (uint64_t)c->tstamp;
+	uint64_t stamp = (uint64_t)(c->packed_us ? c->tstamp / 1000 : c->tstamp);
 	*NS(c->start_ns) = stamp - *NS(c->start_ns);
 	rebase(NS(c->last_ns), stamp, UNSET_NS, pack);
 	uint64_t *const life[] = {
@@ -175,12 +213,21 @@ static void seqs(struct tp_conn *c, const struct tp_conn *b, int pack)
 static void rebase_all(struct tp_conn *c, int pack)
 {
 	struct tp_conn orig;
-	if (pack)
+	if (pack) {
+		c->packed_us = (uint16_t)in_us(c);
+		if (c->packed_us)
+			scale_times(c, 1);
 		memcpy(&orig, c, sizeof orig);
+	}
 	const struct tp_conn *b = pack ? &orig : c;
 	times(c, b, pack);
 	frames(c, pack);
 	seqs(c, b, pack);
+	if (!pack) {
+		if (c->packed_us)
+			scale_times(c, 0);
+		c->packed_us = 0;
+	}
 }
 
 /* ---- step 2: bytes without their zeros --------------------------------------- */
@@ -420,6 +467,7 @@ static struct tp_conn *freeze(struct tp_analyzer *an, struct tp_conn *c, uint8_t
 	tp_conn_unpack(f, &after);
 	before.frozen = after.frozen;
 	before.packed_len = after.packed_len;
+	before.packed_us = after.packed_us;
 	assert(memcmp(&before, &after, sizeof before) == 0);
 #endif
 	tp_flow_replace(an, c, f);
@@ -453,6 +501,7 @@ struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out)
 	rebase_all(out, 0);
 	out->frozen = 0;
 	out->packed_len = 0;
+	out->packed_us = 0;
 	return out;
 }
 

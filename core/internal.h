@@ -55,7 +55,8 @@ struct tp_conn {
 	uint32_t hash;
 	uint8_t tclass;      /* enum tp_timer_class */
 	uint8_t frozen;      /* enum tp_frozen: if packed, only the fields above are valid */
-	uint16_t packed_len; /* with frozen: bytes packed after TP_CONN_HEAD */
+	uint16_t packed_len : 15; /* with frozen: bytes packed after TP_CONN_HEAD */
+	uint16_t packed_us : 1;   /* with frozen: its times are packed in microseconds */
 	struct tp_conn *tprev, *tnext; /* timer list */
 	int64_t tstamp;      /* when it entered its list (or last activity on idle lists) */
 	uint64_t idx;        /* connection index: tp_finish orders by it */

@@ -61,6 +61,14 @@ static void fill(struct tp_conn *c)
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (next() % 4)
 			*t[i] = (int64_t)pick(near, nn);
+	if (next() % 2) { /* a capture in microseconds: times packed in µs */
+		c->tstamp -= c->tstamp % 1000;
+		for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+			if (*t[i] != -1)
+				*t[i] -= *t[i] % 1000;
+		if (next() % 8 == 0) /* but for one: -1000 in µs is the unset -1 */
+			*t[next() % (sizeof t / sizeof t[0])] = -1000;
+	}
 	uint64_t *f[] = { &c->syn_frame, &c->synack_frame, &c->hs_ack_frame, &c->final_ack_frame,
 	                  &c->ep[0].fin_frame, &c->ep[1].fin_frame, &c->zeek.ep[0].hist_last_fin,
 	                  &c->zeek.ep[1].hist_last_fin };
@@ -103,6 +111,7 @@ static void test_packing_is_exact(void **state)
 	(void)state;
 	struct tp_analyzer *an = analyzer();
 	struct tp_segment s = syn_to(80);
+	int in_us = 0;
 	for (int i = 0; i < 20000; i++) {
 		s.sport = (uint16_t)(1024 + i % 60000);
 		uint32_t hash = tp_flow_seg_hash(an, &s);
@@ -116,12 +125,14 @@ static void test_packing_is_exact(void **state)
 		struct tp_conn *f = tp_conn_freeze(an, c);
 		assert_true(f->frozen);
 		assert_true(f->packed_len < sizeof *c - TP_CONN_HEAD + 80);
+		in_us += f->packed_us;
 		struct tp_conn *t = tp_conn_thaw(an, f);
 		assert_non_null(t);
 		assert_false(t->frozen);
 		assert_memory_equal(t, &want, sizeof want);
 		tp_flow_remove(an, t);
 	}
+	assert_in_range(in_us, 4000, 10000); /* both ways of packing times were tried */
 	tp_analyzer_free(an);
 }
 
