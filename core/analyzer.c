@@ -234,7 +234,7 @@ static int new_connection(const struct tp_analyzer *an, const struct tp_conn *c,
 
 void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)
 {
-	tp_feed_prefetched(an, s, tp_flow_seg_hash(an, s), out);
+	tp_feed_prefetched(an, s, tp_segment_hash(an, s), out);
 }
 
 void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint32_t hash, struct tp_verdict *out)

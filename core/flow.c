@@ -105,18 +105,16 @@ struct tp_conn *tp_flow_lookup(struct tp_analyzer *an, const struct tp_segment *
 	return NULL;
 }
 
-uint32_t tp_flow_seg_hash(const struct tp_analyzer *an, const struct tp_segment *s)
+uint32_t tp_segment_hash(const struct tp_analyzer *an, const struct tp_segment *s)
 {
 	return tp_flow_hash(&s->src, s->sport, &s->dst, s->dport, flow_context(an, s));
 }
 
 /* A lookup's cache misses (its bucket, then the connection's first lines)
  * were a sixth of the CLI's time; a reader that decodes ahead hides them. */
-uint32_t tp_prefetch_bucket(struct tp_analyzer *an, const struct tp_segment *s)
+void tp_prefetch_bucket(struct tp_analyzer *an, uint32_t hash)
 {
-	uint32_t hash = tp_flow_seg_hash(an, s);
 	__builtin_prefetch(&an->buckets[hash & (an->nbuckets - 1)]);
-	return hash;
 }
 
 void tp_prefetch_conn(struct tp_analyzer *an, uint32_t hash)

@@ -137,8 +137,6 @@ struct tp_conn *tp_flow_insert(struct tp_analyzer *an, const struct tp_segment *
 void tp_flow_remove(struct tp_analyzer *an, struct tp_conn *c);
 /* Put n where o is, in its bucket and on its timer list (freeze.c). */
 void tp_flow_replace(struct tp_analyzer *an, const struct tp_conn *o, struct tp_conn *n);
-/* The table's hash of s's connection. */
-uint32_t tp_flow_seg_hash(const struct tp_analyzer *an, const struct tp_segment *s);
 void tp_timer_init(struct tp_analyzer *an); /* timeouts from cfg */
 void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class cls, int64_t stamp);
 void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c);

@@ -376,12 +376,15 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
  * through the callbacks before it returns. */
 void tp_feed(struct tp_analyzer *a, const struct tp_segment *seg, struct tp_verdict *out);
 /* Optional cache hints for a reader that decodes ahead; no result depends
- * on them. tp_prefetch_bucket: s will be fed in a while; start loading its
- * slot of the connection table and return its hash. tp_prefetch_conn: the
- * segment of that hash comes next but one; start loading its connection. */
-uint32_t tp_prefetch_bucket(struct tp_analyzer *a, const struct tp_segment *s);
+ * on them. tp_segment_hash: s's hash in the connection table; it reads only
+ * the configuration, so a thread that decodes may call it while another
+ * feeds. tp_prefetch_bucket: the segment of that hash will be fed in a
+ * while; start loading its slot of the table. tp_prefetch_conn: it comes
+ * next but one; start loading its connection. */
+uint32_t tp_segment_hash(const struct tp_analyzer *a, const struct tp_segment *s);
+void tp_prefetch_bucket(struct tp_analyzer *a, uint32_t hash);
 void tp_prefetch_conn(struct tp_analyzer *a, uint32_t hash);
-/* tp_feed, given the hash tp_prefetch_bucket returned for s (not computed twice). */
+/* tp_feed, given tp_segment_hash of seg (not computed twice). */
 void tp_feed_prefetched(struct tp_analyzer *a, const struct tp_segment *seg, uint32_t hash, struct tp_verdict *out);
 /* Expire what has timed out at capture time now_ns (tp_feed does this too). */
 void tp_advance(struct tp_analyzer *a, int64_t now_ns);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 
 #include "capfile.h"
 #include "decode.h"
+#include "handoff.h"
 #include "output.h"
 #include "subcmd.h"
 #include "tcpphase.h"
@@ -28,8 +30,10 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_DAMAGED = 3 };
 
 #define MAX_WARNINGS 20
 
-/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the loop. */
-static volatile sig_atomic_t g_stop;
+/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the
+ * loop and by read_file's reading thread (atomic: lock-free, so a signal
+ * handler may store it, and no data race between the threads). */
+static atomic_int g_stop;
 static pcap_t *g_live;
 
 /*
@@ -56,7 +60,8 @@ struct run {
 	struct tp_decode_opts dopts;
 	struct tp_decode_stats dstats;
 	struct segbuf segs;
-	uint64_t packets, read_errors, warnings;
+	uint64_t packets, read_errors;
+	_Atomic uint64_t warnings; /* counted by both of read_file's threads */
 	int progress;
 	struct capfile *cf;
 	time_t last_progress;
@@ -81,9 +86,11 @@ static struct tp_verdict *segbuf_at(const struct segbuf *b, size_t i)
 static void on_signal(int sig)
 {
 	(void)sig;
+	int saved = errno; /* pcap_breakloop may write to a descriptor */
 	g_stop = 1;
 	if (g_live)
 		pcap_breakloop(g_live);
+	errno = saved;
 }
 
 static void cb_amend(void *user, const struct tp_amend *a)
@@ -190,10 +197,10 @@ static void segbuf_maybe_write(struct run *r, int live)
 
 static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
 {
-	r->warnings++;
-	if (r->warnings <= MAX_WARNINGS)
+	uint64_t n = ++r->warnings;
+	if (n <= MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, packet, what);
-	if (r->warnings == MAX_WARNINGS)
+	if (n == MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
 		        r->source);
 }
@@ -231,12 +238,13 @@ static void warn_unsupported(struct run *r, int linktype, const char *why)
 /* What one packet asks of the analyzer, decoded ahead of being fed. */
 struct work {
 	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
-	uint32_t hash; /* with W_SEGMENT: tp_prefetch_bucket's */
+	uint32_t hash; /* with W_SEGMENT: tp_segment_hash's */
 	struct tp_segment seg;
 };
 
-/* Decode one packet into *w (or warn about it): everything but the feeding.
- * Its bucket of the connection table starts loading now. */
+/* Decode one packet into *w (or warn about it): everything but the feeding,
+ * and nothing the feeding changes, so that it may run on a thread of its
+ * own (read_file). */
 static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
                           int64_t ts_ns, struct work *w)
 {
@@ -261,7 +269,7 @@ static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uin
 		return;
 	}
 	w->kind = W_SEGMENT;
-	w->hash = tp_prefetch_bucket(r->an, &w->seg);
+	w->hash = tp_segment_hash(r->an, &w->seg);
 }
 
 static void feed_work(struct run *r, const struct work *w)
@@ -344,43 +352,107 @@ static int filter_match(struct run *r, const struct cf_packet *pk)
 }
 
 /*
- * Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged.
- * Packets are decoded two ahead of being fed, and the analyzer is told what
- * it will look up (tp_prefetch_bucket, then tp_prefetch_conn), so that the
- * memory it needs arrives while it works on the packets before.
+ * Files are read and decoded on a second thread (handoff.c) while this one
+ * feeds the analyzer and writes: on the mixed benchmark the reading (the
+ * kernel's copy, the record headers, the decoding and the hashing) is about
+ * a third of the work. Packets go over in batches, each a slot of a ring.
+ * A pipe (tcpdump -w - | tcpphase -r -) is read here a packet at a time, as
+ * before: a batch would hold back what has arrived until more comes.
  */
-#define AHEAD 3 /* ring of decoded packets: fed, next, decoded just now */
+#define BATCH 1024
+#define NBATCH 4
+
+struct batch {
+	unsigned n;
+	struct work w[BATCH];
+};
+
+struct reader {
+	struct run *r;
+	unsigned batch; /* packets per batch: BATCH, or 1 from a pipe */
+	struct batch b[NBATCH];
+	int rc; /* EXIT_DAMAGED once a record was damaged */
+};
+
+/* Read and decode the next packet into *w; nonzero at the end (or Ctrl-C). */
+static int read_packet(struct reader *rd, struct work *w)
+{
+	struct run *r = rd->r;
+	w->kind = W_NONE;
+	if (g_stop)
+		return 1;
+	struct cf_packet pk;
+	enum cf_result res = cf_next(r->cf, &pk);
+	if (res == CF_END)
+		return 1;
+	if (res == CF_DAMAGED) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
+		r->read_errors++;
+		rd->rc = EXIT_DAMAGED;
+		return 0;
+	}
+	r->packets++;
+	if (!r->filter || filter_match(r, &pk))
+		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, w);
+	return 0;
+}
+
+/* handoff_fill_fn: a batch of packets that ask something of the analyzer. */
+static int fill_batch(void *arg, unsigned slot)
+{
+	struct reader *rd = arg;
+	struct batch *b = &rd->b[slot];
+	int end = 0;
+	for (b->n = 0; b->n < rd->batch && !end;) {
+		end = read_packet(rd, &b->w[b->n]);
+		if (b->w[b->n].kind != W_NONE)
+			b->n++;
+	}
+	return end;
+}
+
+/*
+ * Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged.
+ * Packets are fed two behind the newest taken, and the analyzer is told
+ * what it will look up (tp_prefetch_bucket, then tp_prefetch_conn), so that
+ * the memory it needs arrives while it works on the packets before.
+ */
+#define AHEAD 3 /* ring of decoded packets: fed, next, taken just now */
 static int read_file(struct run *r)
 {
-	int rc = EXIT_OK;
-	struct cf_packet pk;
+	struct reader *rd = calloc(1, sizeof *rd);
+	struct handoff *h = rd ? handoff_new(NBATCH, fill_batch, rd) : NULL;
+	if (!h) {
+		free(rd);
+		fprintf(stderr, "tcpphase: %s: out of memory\n", r->source);
+		return EXIT_INPUT;
+	}
+	rd->r = r;
+	rd->batch = cf_size(r->cf) ? BATCH : 1;
+	if (rd->batch > 1)
+		handoff_start(h); /* if no thread can start, the batches are read here */
 	struct work w[AHEAD];
 	unsigned i = 0;
 	for (unsigned k = 0; k < AHEAD; k++)
 		w[k].kind = W_NONE;
-	while (!g_stop) {
-		enum cf_result res = cf_next(r->cf, &pk);
-		if (res == CF_END)
-			break;
-		if (res == CF_DAMAGED) {
-			fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
-			r->read_errors++;
-			rc = EXIT_DAMAGED;
-			continue;
+	for (int slot; (slot = handoff_take(h)) >= 0; handoff_release(h)) {
+		const struct batch *b = &rd->b[slot];
+		for (unsigned k = 0; k < b->n; k++, i++) {
+			struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
+			*now = b->w[k];
+			if (now->kind == W_SEGMENT)
+				tp_prefetch_bucket(r->an, now->hash);
+			if (next->kind == W_SEGMENT)
+				tp_prefetch_conn(r->an, next->hash);
+			feed_work(r, fed);
+			fed->kind = W_NONE;
 		}
-		r->packets++;
-		if (r->filter && !filter_match(r, &pk))
-			continue;
-		struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
-		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, now);
-		if (next->kind == W_SEGMENT)
-			tp_prefetch_conn(r->an, next->hash);
-		feed_work(r, fed);
-		fed->kind = W_NONE;
-		i++;
 	}
 	for (unsigned k = 0; k < AHEAD; k++)
 		feed_work(r, &w[(i + k) % AHEAD]);
+	handoff_free(h);
+	int rc = rd->rc;
+	free(rd);
 	return rc;
 }
 
@@ -434,7 +506,7 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	if (h->finish)
 		h->finish(h->user, r.an);
 	if (r.warnings > MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
+		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, (uint64_t)r.warnings);
 	tp_analyzer_free(r.an);
 	cf_close(r.cf);
 	return rc;
@@ -713,7 +785,7 @@ int main(int argc, char **argv)
 	if (summary)
 		out_summary(&r.out, tp_stats(r.an), &ri);
 	if (r.warnings > MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, r.warnings);
+		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, (uint64_t)r.warnings);
 	fflush(r.out.f);
 	if (r.out.f != stdout)
 		fclose(r.out.f);

@@ -6,6 +6,7 @@ usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 import contextlib
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -367,6 +368,35 @@ if GEN:
               + ("" if streamed == held else f" (got {len(streamed)})"))
         check(any("lost_final_ack" in r.get("anomalies", []) for r in streamed),
               "--segments as it streams: late verdicts (lost_final_ack) are still on their segments")
+
+# Ctrl-C while a file is read: the reading thread stops, and every packet it
+# had read is still fed and accounted for (packets read = segments analysed =
+# the packets in the connection records, all of them written).
+def interrupted_run(path):
+    """tcpphase -r path -F json, SIGINT after a moment; its summary and the
+    packets its connection records count, once a run was interrupted."""
+    for delay in (0.2, 0.1, 0.05):
+        p = subprocess.Popen([BIN, "-r", path, "-F", "json"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True)
+        time.sleep(delay)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=600)
+        recs = jsonl(out)
+        summ = recs[-1] if recs and recs[-1].get("type") == "summary" else {}
+        if p.returncode == 0 and summ.get("interrupted"):
+            return summ, sum(r["orig_pkts"] + r["resp_pkts"] for r in recs if r["type"] == "conn")
+    return {}, 0
+
+
+if GEN:
+    with generated("flood300k.pcap", ["--flood", "--seed", "5", "--syns", "300000", "--duration", "30"],
+                   "a flood of 300,000 SYNs (402,779 packets)") as flood:
+        summ, in_records = interrupted_run(flood)
+        check(0 < summ.get("packets", 0) < 402779,
+              f"SIGINT while reading a file: exit 0, summary says interrupted after {summ.get('packets')} packets")
+        check(summ.get("segments") == summ.get("packets") == in_records,
+              f"SIGINT while reading a file: all {summ.get('packets')} packets read were analysed "
+              f"({summ.get('segments')}) and are in the connection records ({in_records})")
 
 # damaged captures: the message names the file and the packet, the rest is analysed
 tmp = tempfile.mkdtemp()

@@ -114,7 +114,7 @@ static void test_packing_is_exact(void **state)
 	int in_us = 0;
 	for (int i = 0; i < 20000; i++) {
 		s.sport = (uint16_t)(1024 + i % 60000);
-		uint32_t hash = tp_flow_seg_hash(an, &s);
+		uint32_t hash = tp_segment_hash(an, &s);
 		struct tp_conn *c = tp_flow_insert(an, &s, hash, 1);
 		assert_non_null(c);
 		tp_timer_set(an, c, TP_T_CLOSED, (int64_t)next());
@@ -152,7 +152,7 @@ static void test_many_lingering(void **state)
 	struct tp_segment s = syn_to(443);
 	for (int i = 0; i < MANY; i++) {
 		s.sport = (uint16_t)(1024 + i);
-		struct tp_conn *c = tp_flow_insert(an, &s, tp_flow_seg_hash(an, &s), 1);
+		struct tp_conn *c = tp_flow_insert(an, &s, tp_segment_hash(an, &s), 1);
 		assert_non_null(c);
 		tp_timer_set(an, c, TP_T_CLOSED, i);
 		fill(c);
@@ -175,7 +175,7 @@ static void test_many_lingering(void **state)
 		int i = (int)order[k];
 		s.sport = (uint16_t)(1024 + i);
 		int from_orig;
-		struct tp_conn *f = tp_flow_lookup(an, &s, tp_flow_seg_hash(an, &s), &from_orig);
+		struct tp_conn *f = tp_flow_lookup(an, &s, tp_segment_hash(an, &s), &from_orig);
 		assert_non_null(f);
 		assert_true(f->frozen);
 		if (k % 2) { /* a late segment thaws it */
@@ -221,7 +221,7 @@ static struct tp_verdict feed(struct tp_analyzer *an, uint16_t sport, int from_c
 	s.sport = sport;
 	if (!(flags & TP_TH_SYN)) { /* sequence numbers from where the connection is */
 		int from_orig;
-		c = tp_flow_lookup(an, &s, tp_flow_seg_hash(an, &s), &from_orig);
+		c = tp_flow_lookup(an, &s, tp_segment_hash(an, &s), &from_orig);
 		assert_non_null(c);
 		struct tp_conn u;
 		if (c->frozen)
@@ -260,7 +260,7 @@ static int frozen(struct tp_analyzer *an, uint16_t sport)
 	struct tp_segment s = syn_to(80);
 	s.sport = sport;
 	int from_orig;
-	const struct tp_conn *c = tp_flow_lookup(an, &s, tp_flow_seg_hash(an, &s), &from_orig);
+	const struct tp_conn *c = tp_flow_lookup(an, &s, tp_segment_hash(an, &s), &from_orig);
 	assert_non_null(c);
 	return c->frozen;
 }
