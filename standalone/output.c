@@ -101,27 +101,6 @@ static const char *dir_name(uint8_t d)
 
 /* ---- segments ----------------------------------------------------------- */
 
-static void segment_text(struct out *o, const struct tp_verdict *v)
-{
-	char fl[12], an[512], rel[32];
-	if (!o->header_done) {
-		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
-		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
-		o->header_done = 1;
-		o->first_ts = v->ts_ns;
-	}
-	const char *uid = uid_of(o, v->first_frame);
-	flags_str(v->flags, fl);
-	dur_str(v->ts_ns - o->first_ts, rel, sizeof rel, "-");
-	int worst = anomalies_str(v->anomalies, ",", 0, an, sizeof an);
-	char step[32];
-	snprintf(step, sizeof step, "%s%s", tp_step_label(v->step), v->rtx ? " (rtx)" : "");
-	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
-	fprintf(o->f, "%7" PRIu64 " %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s%s%s\n", v->frame, rel, uid,
-	        v->dir == TP_DIR_ORIG ? "->" : "<-", fl, tp_phase_name(v->phase), step,
-	        tp_state_name(v->orig_state), tp_state_name(v->resp_state), col, an, *col ? OFF : "");
-}
-
 /* A line built by hand: --segments writes one per packet, and printf's
  * format parsing was most of the time spent writing them. */
 struct line {
@@ -202,6 +181,102 @@ static void put_secs(struct line *l, int64_t ns)
 	put(l, t);
 }
 
+/* s left-aligned in a column of width w (at least one space after, as "%-ws "). */
+static void put_col(struct line *l, const char *s, size_t w)
+{
+	size_t k = strlen(s);
+	put(l, s);
+	for (; k < w && l->n < sizeof l->b; k++)
+		l->b[l->n++] = ' ';
+	if (l->n < sizeof l->b)
+		l->b[l->n++] = ' ';
+}
+
+/* What was put since start, right-aligned in a column of width w (as "%ws"). */
+static void align_right(struct line *l, size_t start, size_t w)
+{
+	size_t k = l->n - start;
+	if (k >= w || l->n + (w - k) > sizeof l->b)
+		return;
+	memmove(l->b + start + (w - k), l->b + start, k);
+	memset(l->b + start, ' ', w - k);
+	l->n += w - k;
+}
+
+/* What was put since start, left-aligned in a column of width w, and a space. */
+static void align_left(struct line *l, size_t start, size_t w)
+{
+	for (size_t k = l->n - start; k < w && l->n < sizeof l->b; k++)
+		l->b[l->n++] = ' ';
+	if (l->n < sizeof l->b)
+		l->b[l->n++] = ' ';
+}
+
+/* Anomaly names joined by sep; returns the worst severity, -1 if none. */
+static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep)
+{
+	int worst = -1;
+	for (int i = 0, k = 0; i < TP_A_COUNT; i++) {
+		if (!(set & TP_ABIT(i)))
+			continue;
+		if (k++)
+			put(l, sep);
+		put(l, tp_anomaly_table[i].name);
+		if ((int)tp_anomaly_table[i].severity > worst)
+			worst = (int)tp_anomaly_table[i].severity;
+	}
+	return worst;
+}
+
+static void segment_text(struct out *o, const struct tp_verdict *v)
+{
+	if (!o->header_done) {
+		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
+		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
+		o->header_done = 1;
+		o->first_ts = v->ts_ns;
+	}
+	char fl[12];
+	struct line l;
+	l.n = 0;
+	put_u64_right(&l, v->frame, 7);
+	put(&l, " ");
+	size_t start = l.n;
+	if (v->ts_ns - o->first_ts < 0)
+		put(&l, "-");
+	else
+		put_secs(&l, v->ts_ns - o->first_ts);
+	align_right(&l, start, 12);
+	put(&l, " ");
+	put_col(&l, uid_of(o, v->first_frame), 18);
+	put_col(&l, v->dir == TP_DIR_ORIG ? "->" : "<-", 4);
+	flags_str(v->flags, fl);
+	put_col(&l, fl, 6);
+	put_col(&l, tp_phase_name(v->phase), 9);
+	start = l.n;
+	put(&l, tp_step_label(v->step));
+	if (v->rtx)
+		put(&l, " (rtx)");
+	align_left(&l, start, 17);
+	put_col(&l, tp_state_name(v->orig_state), 12);
+	put_col(&l, tp_state_name(v->resp_state), 12);
+	/* The colour goes before the names, known once they are written. */
+	start = l.n;
+	int worst = put_anomalies(&l, v->anomalies, ",");
+	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
+	if (*col) {
+		size_t k = strlen(col);
+		if (l.n + k + strlen(OFF) <= sizeof l.b) {
+			memmove(l.b + start + k, l.b + start, l.n - start);
+			memcpy(l.b + start, col, k);
+			l.n += k;
+			put(&l, OFF);
+		}
+	}
+	put(&l, "\n");
+	fwrite(l.b, 1, l.n, o->f);
+}
+
 static void segment_json(struct out *o, const struct tp_verdict *v)
 {
 	char fl[12];
@@ -256,24 +331,49 @@ static void segment_json(struct out *o, const struct tp_verdict *v)
 
 static void segment_csv(struct out *o, const struct tp_verdict *v)
 {
-	char ts[32], an[512], fl[12];
 	if (!o->header_done) {
 		fprintf(o->f, "type,frame,ts,uid,dir,flags,len,phase,step,rtx,orig_state,resp_state,expected_ack,"
 		              "seen_ack,anomalies\n");
 		o->header_done = 1;
 	}
-	const char *uid = uid_of(o, v->first_frame);
-	ts_str(v->ts_ns, ts, sizeof ts);
+	char fl[12];
+	struct line l;
+	l.n = 0;
+	put(&l, "segment,");
+	put_u64(&l, v->frame);
+	put(&l, ",");
+	put_secs(&l, v->ts_ns);
+	put(&l, ",");
+	put(&l, uid_of(o, v->first_frame));
+	put(&l, ",");
+	put(&l, dir_name(v->dir));
+	put(&l, ",");
 	flags_str(v->flags, fl);
-	anomalies_str(v->anomalies, ";", 0, an, sizeof an);
-	fprintf(o->f, "segment,%" PRIu64 ",%s,%s,%s,%s,%" PRIu32 ",%s,%s,%d,%s,%s,", v->frame, ts, uid,
-	        dir_name(v->dir), fl, v->len, tp_phase_name(v->phase), tp_step_label(v->step), v->rtx,
-	        tp_state_name(v->orig_state), tp_state_name(v->resp_state));
-	if (v->ack_checked)
-		fprintf(o->f, "%" PRIu32 ",%" PRIu32, v->expected_ack, v->seen_ack);
-	else
-		fputc(',', o->f);
-	fprintf(o->f, ",%s\n", an);
+	put(&l, fl);
+	put(&l, ",");
+	put_u64(&l, v->len);
+	put(&l, ",");
+	put(&l, tp_phase_name(v->phase));
+	put(&l, ",");
+	put(&l, tp_step_label(v->step));
+	put(&l, ",");
+	put_u64(&l, v->rtx);
+	put(&l, ",");
+	put(&l, tp_state_name(v->orig_state));
+	put(&l, ",");
+	put(&l, tp_state_name(v->resp_state));
+	put(&l, ",");
+	if (v->ack_checked) {
+		put_u64(&l, v->expected_ack);
+		put(&l, ",");
+		put_u64(&l, v->seen_ack);
+	} else {
+		put(&l, ",");
+	}
+	put(&l, ",");
+	put_anomalies(&l, v->anomalies, ";");
+	put(&l, "\n");
+	fwrite(l.b, 1, l.n, o->f);
 }
 
 void out_segment(struct out *o, const struct tp_verdict *v)
@@ -287,17 +387,6 @@ void out_segment(struct out *o, const struct tp_verdict *v)
 }
 
 /* ---- connections -------------------------------------------------------- */
-
-/* s left-aligned in a column of width w (at least one space after, as "%-ws "). */
-static void put_col(struct line *l, const char *s, size_t w)
-{
-	size_t k = strlen(s);
-	put(l, s);
-	for (; k < w && l->n < sizeof l->b; k++)
-		l->b[l->n++] = ' ';
-	if (l->n < sizeof l->b)
-		l->b[l->n++] = ' ';
-}
 
 static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
 {
