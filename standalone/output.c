@@ -104,7 +104,7 @@ static const char *dir_name(uint8_t d)
 /* A line built by hand: --segments writes one per packet, and printf's
  * format parsing was most of the time spent writing them. */
 struct line {
-	char b[1024];
+	char b[2048]; /* the longest: a JSON connection record with every anomaly */
 	size_t n;
 };
 
@@ -212,8 +212,8 @@ static void align_left(struct line *l, size_t start, size_t w)
 		l->b[l->n++] = ' ';
 }
 
-/* Anomaly names joined by sep; returns the worst severity, -1 if none. */
-static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep)
+/* Anomaly names joined by sep, quoted or not; the worst severity, -1 if none. */
+static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep, int quoted)
 {
 	int worst = -1;
 	for (int i = 0, k = 0; i < TP_A_COUNT; i++) {
@@ -221,7 +221,11 @@ static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep)
 			continue;
 		if (k++)
 			put(l, sep);
+		if (quoted)
+			put(l, "\"");
 		put(l, tp_anomaly_table[i].name);
+		if (quoted)
+			put(l, "\"");
 		if ((int)tp_anomaly_table[i].severity > worst)
 			worst = (int)tp_anomaly_table[i].severity;
 	}
@@ -262,7 +266,7 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	put_col(&l, tp_state_name(v->resp_state), 12);
 	/* The colour goes before the names, known once they are written. */
 	start = l.n;
-	int worst = put_anomalies(&l, v->anomalies, ",");
+	int worst = put_anomalies(&l, v->anomalies, ",", 0);
 	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
 	if (*col) {
 		size_t k = strlen(col);
@@ -371,7 +375,7 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 		put(&l, ",");
 	}
 	put(&l, ",");
-	put_anomalies(&l, v->anomalies, ";");
+	put_anomalies(&l, v->anomalies, ";", 0);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
 }
@@ -434,33 +438,81 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	fwrite(l.b, 1, l.n, o->f);
 }
 
+/* A duration, or unset if there is none (negative). */
+static void put_dur(struct line *l, int64_t ns, const char *unset)
+{
+	if (ns < 0)
+		put(l, unset);
+	else
+		put_secs(l, ns);
+}
+
+/* "name" and its value, after a comma: a string (quoted) or a number. */
+static void put_str_field(struct line *l, const char *name, const char *v)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":\"");
+	put(l, v);
+	put(l, "\"");
+}
+
+static void put_u64_field(struct line *l, const char *name, uint64_t v)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":");
+	put_u64(l, v);
+}
+
+static void put_dur_field(struct line *l, const char *name, int64_t ns)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":");
+	put_dur(l, ns, "null");
+}
+
+/* Built by hand like the segments: a flood writes a million of them. */
 static void conn_json(struct out *o, const struct tp_conn_record *r)
 {
-	char a[48], b[48], ts[32], dur[32], an[768], t1[32], t2[32], t3[32], t4[32];
-	const char *uid = uid_of(o, r->first_frame);
+	char a[48];
+	struct line l;
+	l.n = 0;
+	put(&l, "{\"type\":\"conn\",\"ts\":");
+	put_secs(&l, r->start_ns);
+	put_str_field(&l, "uid", uid_of(o, r->first_frame));
 	tp_addr_str(&r->orig_h, a, sizeof a);
-	tp_addr_str(&r->resp_h, b, sizeof b);
-	ts_str(r->start_ns, ts, sizeof ts);
-	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "null");
-	anomalies_str(r->anomalies, ",", 1, an, sizeof an);
-	dur_str(r->syn_to_synack_ns, t1, sizeof t1, "null");
-	dur_str(r->synack_to_ack_ns, t2, sizeof t2, "null");
-	dur_str(r->fin_to_close_ns, t3, sizeof t3, "null");
-	dur_str(r->time_wait_ns, t4, sizeof t4, "null");
-	fprintf(o->f,
-	        "{\"type\":\"conn\",\"ts\":%s,\"uid\":\"%s\",\"id.orig_h\":\"%s\",\"id.orig_p\":%u,"
-	        "\"id.resp_h\":\"%s\",\"id.resp_p\":%u,\"proto\":\"tcp\",\"duration\":%s,"
-	        "\"orig_bytes\":%" PRIu64 ",\"resp_bytes\":%" PRIu64 ",\"conn_state\":\"%s\",\"history\":\"%s\","
-	        "\"orig_pkts\":%" PRIu64 ",\"orig_ip_bytes\":%" PRIu64 ",\"resp_pkts\":%" PRIu64
-	        ",\"resp_ip_bytes\":%" PRIu64 ",\"orig_state\":\"%s\",\"resp_state\":\"%s\","
-	        "\"handshake\":\"%s\",\"teardown\":\"%s\",\"completeness\":%u,\"dir_inferred\":%s,"
-	        "\"end\":\"%s\",\"syn_to_synack\":%s,\"synack_to_ack\":%s,\"fin_to_close\":%s,"
-	        "\"time_wait\":%s,\"anomalies\":[%s]}\n",
-	        ts, uid, a, r->orig_p, b, r->resp_p, dur, r->orig_bytes, r->resp_bytes, r->conn_state, r->history,
-	        r->orig_pkts, r->orig_ip_bytes, r->resp_pkts, r->resp_ip_bytes, tp_state_name(r->orig_state),
-	        tp_state_name(r->resp_state), tp_handshake_name(r->handshake), tp_teardown_name(r->teardown),
-	        r->completeness, r->dir_inferred ? "true" : "false", tp_end_reason_name(r->end_reason), t1, t2, t3,
-	        t4, an);
+	put_str_field(&l, "id.orig_h", a);
+	put_u64_field(&l, "id.orig_p", r->orig_p);
+	tp_addr_str(&r->resp_h, a, sizeof a);
+	put_str_field(&l, "id.resp_h", a);
+	put_u64_field(&l, "id.resp_p", r->resp_p);
+	put_str_field(&l, "proto", "tcp");
+	put_dur_field(&l, "duration", r->last_ns - r->start_ns);
+	put_u64_field(&l, "orig_bytes", r->orig_bytes);
+	put_u64_field(&l, "resp_bytes", r->resp_bytes);
+	put_str_field(&l, "conn_state", r->conn_state);
+	put_str_field(&l, "history", r->history);
+	put_u64_field(&l, "orig_pkts", r->orig_pkts);
+	put_u64_field(&l, "orig_ip_bytes", r->orig_ip_bytes);
+	put_u64_field(&l, "resp_pkts", r->resp_pkts);
+	put_u64_field(&l, "resp_ip_bytes", r->resp_ip_bytes);
+	put_str_field(&l, "orig_state", tp_state_name(r->orig_state));
+	put_str_field(&l, "resp_state", tp_state_name(r->resp_state));
+	put_str_field(&l, "handshake", tp_handshake_name(r->handshake));
+	put_str_field(&l, "teardown", tp_teardown_name(r->teardown));
+	put_u64_field(&l, "completeness", r->completeness);
+	put(&l, r->dir_inferred ? ",\"dir_inferred\":true" : ",\"dir_inferred\":false");
+	put_str_field(&l, "end", tp_end_reason_name(r->end_reason));
+	put_dur_field(&l, "syn_to_synack", r->syn_to_synack_ns);
+	put_dur_field(&l, "synack_to_ack", r->synack_to_ack_ns);
+	put_dur_field(&l, "fin_to_close", r->fin_to_close_ns);
+	put_dur_field(&l, "time_wait", r->time_wait_ns);
+	put(&l, ",\"anomalies\":[");
+	put_anomalies(&l, r->anomalies, ",", 1);
+	put(&l, "]}\n");
+	fwrite(l.b, 1, l.n, o->f);
 }
 
 static void conn_csv(struct out *o, const struct tp_conn_record *r)
