@@ -14,7 +14,7 @@ struct handoff {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned nslots;
-	unsigned long filled, taken, released; /* slots so far; slot = count % nslots */
+	unsigned long filled, taken, released; /* slots so far (threaded); slot = count % nslots */
 	int last_filled;                       /* the filler has returned its last */
 	int filler_waits, taker_waits;         /* asleep on cv: wake it */
 	int threaded;
@@ -82,7 +82,6 @@ int handoff_take(struct handoff *h)
 		if (h->last_filled)
 			return -1;
 		h->last_filled = h->fill(h->arg, 0);
-		h->filled++;
 		return 0;
 	}
 	pthread_mutex_lock(&h->mu);

@@ -62,22 +62,26 @@ static void flags_str(uint16_t f, char *buf)
 	buf[n] = '\0';
 }
 
-/* Anomaly names joined by sep; returns the worst severity, -1 if none. */
-static int anomalies_str(tp_anomaly_set set, const char *sep, int quoted, char *buf, size_t len)
+/* Anomaly names joined by sep. */
+static void anomalies_str(tp_anomaly_set set, const char *sep, char *buf, size_t len)
 {
-	int worst = -1;
 	size_t n = 0;
 	buf[0] = '\0';
-	for (int i = 0; i < TP_A_COUNT && n < len; i++) {
-		if (!(set & TP_ABIT(i)))
-			continue;
-		const struct tp_anomaly_info *a = &tp_anomaly_table[i];
-		n += (size_t)snprintf(buf + n, len - n, "%s%s%s%s", n ? sep : "", quoted ? "\"" : "", a->name,
-		                      quoted ? "\"" : "");
-		if ((int)a->severity > worst)
-			worst = (int)a->severity;
-	}
-	return worst;
+	for (int i = 0; i < TP_A_COUNT && n < len; i++)
+		if (set & TP_ABIT(i))
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? sep : "", tp_anomaly_table[i].name);
+}
+
+/* The colour text output shows a set of anomalies in: its worst's. */
+static const char *anomaly_colour(const struct out *o, tp_anomaly_set set)
+{
+	if (!o->color || !set)
+		return "";
+	int worst = -1;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		if ((set & TP_ABIT(i)) && (int)tp_anomaly_table[i].severity > worst)
+			worst = (int)tp_anomaly_table[i].severity;
+	return worst >= TP_SEV_WARN ? RED : YEL;
 }
 
 /* The uid of a connection, from the cache of recent ones. */
@@ -181,15 +185,13 @@ static void put_secs(struct line *l, int64_t ns)
 	put(l, t);
 }
 
-/* s left-aligned in a column of width w (at least one space after, as "%-ws "). */
-static void put_col(struct line *l, const char *s, size_t w)
+/* A duration, or unset if there is none (negative). */
+static void put_dur(struct line *l, int64_t ns, const char *unset)
 {
-	size_t k = strlen(s);
-	put(l, s);
-	for (; k < w && l->n < sizeof l->b; k++)
-		l->b[l->n++] = ' ';
-	if (l->n < sizeof l->b)
-		l->b[l->n++] = ' ';
+	if (ns < 0)
+		put(l, unset);
+	else
+		put_secs(l, ns);
 }
 
 /* What was put since start, right-aligned in a column of width w (as "%ws"). */
@@ -212,10 +214,17 @@ static void align_left(struct line *l, size_t start, size_t w)
 		l->b[l->n++] = ' ';
 }
 
-/* Anomaly names joined by sep, quoted or not; the worst severity, -1 if none. */
-static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep, int quoted)
+/* s left-aligned in a column of width w (at least one space after, as "%-ws "). */
+static void put_col(struct line *l, const char *s, size_t w)
 {
-	int worst = -1;
+	size_t start = l->n;
+	put(l, s);
+	align_left(l, start, w);
+}
+
+/* Anomaly names joined by sep, quoted or not. */
+static void put_anomalies(struct line *l, tp_anomaly_set set, const char *sep, int quoted)
+{
 	for (int i = 0, k = 0; i < TP_A_COUNT; i++) {
 		if (!(set & TP_ABIT(i)))
 			continue;
@@ -226,10 +235,17 @@ static int put_anomalies(struct line *l, tp_anomaly_set set, const char *sep, in
 		put(l, tp_anomaly_table[i].name);
 		if (quoted)
 			put(l, "\"");
-		if ((int)tp_anomaly_table[i].severity > worst)
-			worst = (int)tp_anomaly_table[i].severity;
 	}
-	return worst;
+}
+
+/* The text formats' last column: the names, in the colour of the worst. */
+static void put_anomalies_text(const struct out *o, struct line *l, tp_anomaly_set set)
+{
+	const char *col = anomaly_colour(o, set);
+	put(l, col);
+	put_anomalies(l, set, ",", 0);
+	if (*col)
+		put(l, OFF);
 }
 
 static void segment_text(struct out *o, const struct tp_verdict *v)
@@ -246,10 +262,7 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	put_u64_right(&l, v->frame, 7);
 	put(&l, " ");
 	size_t start = l.n;
-	if (v->ts_ns - o->first_ts < 0)
-		put(&l, "-");
-	else
-		put_secs(&l, v->ts_ns - o->first_ts);
+	put_dur(&l, v->ts_ns - o->first_ts, "-");
 	align_right(&l, start, 12);
 	put(&l, " ");
 	put_col(&l, uid_of(o, v->first_frame), 18);
@@ -264,23 +277,39 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	align_left(&l, start, 17);
 	put_col(&l, tp_state_name(v->orig_state), 12);
 	put_col(&l, tp_state_name(v->resp_state), 12);
-	/* The colour goes before the names, known once they are written. */
-	start = l.n;
-	int worst = put_anomalies(&l, v->anomalies, ",", 0);
-	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
-	if (*col) {
-		size_t k = strlen(col);
-		if (l.n + k + strlen(OFF) <= sizeof l.b) {
-			memmove(l.b + start + k, l.b + start, l.n - start);
-			memcpy(l.b + start, col, k);
-			l.n += k;
-			put(&l, OFF);
-		}
-	}
+	put_anomalies_text(o, &l, v->anomalies);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
 }
 
+/* "name" and its value, after a comma: a string (quoted) or a number. */
+static void put_str_field(struct line *l, const char *name, const char *v)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":\"");
+	put(l, v);
+	put(l, "\"");
+}
+
+static void put_u64_field(struct line *l, const char *name, uint64_t v)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":");
+	put_u64(l, v);
+}
+
+static void put_dur_field(struct line *l, const char *name, int64_t ns)
+{
+	put(l, ",\"");
+	put(l, name);
+	put(l, "\":");
+	put_dur(l, ns, "null");
+}
+
+/* Keys and their punctuation are put whole, not field by field as in
+ * conn_json: this runs for every segment, and the pieces cost 14%. */
 static void segment_json(struct out *o, const struct tp_verdict *v)
 {
 	char fl[12];
@@ -323,12 +352,7 @@ static void segment_json(struct out *o, const struct tp_verdict *v)
 		put_secs(&l, v->synack_to_ack_ns);
 	}
 	put(&l, ",\"anomalies\":[");
-	for (int i = 0, k = 0; i < TP_A_COUNT; i++)
-		if (v->anomalies & TP_ABIT(i)) {
-			put(&l, k++ ? ",\"" : "\"");
-			put(&l, tp_anomaly_table[i].name);
-			put(&l, "\"");
-		}
+	put_anomalies(&l, v->anomalies, ",", 1);
 	put(&l, "]}\n");
 	fwrite(l.b, 1, l.n, o->f);
 }
@@ -407,7 +431,6 @@ static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
  * was a tenth of a run that writes connection records. */
 static void conn_text(struct out *o, const struct tp_conn_record *r)
 {
-	char an[512];
 	if (!o->header_done && !o->segments) {
 		fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5s %s\n", "uid", "orig -> resp",
 		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
@@ -419,8 +442,6 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	put(&ep, " -> ");
 	put_endpoint(&ep, &r->resp_h, r->resp_p);
 	ep.b[ep.n < sizeof ep.b ? ep.n : sizeof ep.b - 1] = '\0';
-	int worst = anomalies_str(r->anomalies, ",", 0, an, sizeof an);
-	const char *col = !o->color || worst < 0 ? "" : worst >= TP_SEV_WARN ? RED : YEL;
 	put_col(&l, uid_of(o, r->first_frame), 18);
 	put_col(&l, ep.b, 47);
 	put_col(&l, r->conn_state, 6);
@@ -431,46 +452,9 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	put_col(&l, tp_state_name(r->resp_state), 12);
 	put_u64_right(&l, r->orig_pkts + r->resp_pkts, 5);
 	put(&l, " ");
-	put(&l, col);
-	put(&l, an);
-	put(&l, *col ? OFF : "");
+	put_anomalies_text(o, &l, r->anomalies);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
-}
-
-/* A duration, or unset if there is none (negative). */
-static void put_dur(struct line *l, int64_t ns, const char *unset)
-{
-	if (ns < 0)
-		put(l, unset);
-	else
-		put_secs(l, ns);
-}
-
-/* "name" and its value, after a comma: a string (quoted) or a number. */
-static void put_str_field(struct line *l, const char *name, const char *v)
-{
-	put(l, ",\"");
-	put(l, name);
-	put(l, "\":\"");
-	put(l, v);
-	put(l, "\"");
-}
-
-static void put_u64_field(struct line *l, const char *name, uint64_t v)
-{
-	put(l, ",\"");
-	put(l, name);
-	put(l, "\":");
-	put_u64(l, v);
-}
-
-static void put_dur_field(struct line *l, const char *name, int64_t ns)
-{
-	put(l, ",\"");
-	put(l, name);
-	put(l, "\":");
-	put_dur(l, ns, "null");
 }
 
 /* Built by hand like the segments: a flood writes a million of them. */
@@ -529,7 +513,7 @@ static void conn_csv(struct out *o, const struct tp_conn_record *r)
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
 	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "");
-	anomalies_str(r->anomalies, ";", 0, an, sizeof an);
+	anomalies_str(r->anomalies, ";", an, sizeof an);
 	fprintf(o->f,
 	        "conn,%s,%s,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%s,%s,%" PRIu64 ",%" PRIu64 ",%s,%s,%s,%s,%u,%s\n",
 	        ts, uid, a, r->orig_p, b, r->resp_p, dur, r->orig_bytes, r->resp_bytes, r->conn_state, r->history,
@@ -556,7 +540,7 @@ static void conn_zeek(struct out *o, const struct tp_conn_record *r)
 	tp_addr_str(&r->resp_h, b, sizeof b);
 	ts_str(r->start_ns, ts, sizeof ts);
 	dur_str(r->last_ns - r->start_ns, dur, sizeof dur, "-");
-	anomalies_str(r->anomalies, ",", 0, an, sizeof an);
+	anomalies_str(r->anomalies, ",", an, sizeof an);
 	fprintf(o->f,
 	        "%s\t%s\t%s\t%u\t%s\t%u\ttcp\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
 	        "\t%" PRIu64 "\t%s\t%s\t%s\t%s\t%u\t%s\n",
