@@ -181,6 +181,7 @@ fi
 TOOLS=(
 	"floor|keep|$FLOOR FILE"
 	"tcpphase conns|null|$TP -r FILE"
+	"tcpphase conns --no-spill|null|$TP -r FILE --no-spill"
 	"tcpphase conns json|null|$TP -r FILE -F json"
 	"tcpphase --segments|null|$TP -r FILE -s"
 	"tcpphase --segments json|null|$TP -r FILE -s -F json"
@@ -257,16 +258,16 @@ median() {
 }
 
 # JSON summary (and flood alerts) of one untimed tcpphase run.
-declare -A PEAK FLOODS EVICTED CONNS PKTS
+declare -A PEAK FLOODS EVICTED CONNS PKTS SPILL
 for cap in "${CAPS[@]}"; do
 	f=${FILE[$cap]}
 	"$TP" -r "$f" -F json | grep -v '"type":"conn"' >"$SCRATCH/$cap.summary.json"
-	read -r PKTS[$cap] CONNS[$cap] PEAK[$cap] EVICTED[$cap] FLOODS[$cap] < <(python3 -c '
+	read -r PKTS[$cap] CONNS[$cap] PEAK[$cap] EVICTED[$cap] FLOODS[$cap] SPILL[$cap] < <(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     o = json.loads(line)
     if o["type"] == "summary":
-        print(o["packets"], o["connections"], o["peak_tracked"], o["evicted"], o["floods"])' "$SCRATCH/$cap.summary.json")
+        print(o["packets"], o["connections"], o["peak_tracked"], o["evicted"], o["floods"], o.get("spilled_peak", 0))' "$SCRATCH/$cap.summary.json")
 done
 
 # Rounds, not one tool after another: every round runs each tool once, so a
@@ -435,6 +436,13 @@ targets() {
 		rss=$(median mixed "tcpphase conns" 7)
 		bpc=$(awk -v r="$rss" -v b="$base" -v n="${PEAK[mixed]}" 'BEGIN { print (r - b) * 1024 / n }')
 		target "mixed: bytes per tracked connection" "$bpc" "<=" 160 " B"
+		# What the temporary file held moved out of memory, not away: shown
+		# counted in, and the run that keeps it in memory.
+		target "mixed: the same, with the spill file's peak counted" \
+			"$(awk -v p="$bpc" -v s="${SPILL[mixed]}" -v n="${PEAK[mixed]}" 'BEGIN { print p + s / n }')" "<=" 160 " B" "" info
+		target "mixed: the same, --no-spill" \
+			"$(awk -v r="$(median mixed "tcpphase conns --no-spill" 7)" -v b="$base" -v n="${PEAK[mixed]}" 'BEGIN { print (r - b) * 1024 / n }')" \
+			"<=" 160 " B" "" info
 	fi
 	if [ -n "${FILE[flood]:-}" ]; then
 		local frss
@@ -466,6 +474,9 @@ for line in open(sys.argv[1]):
 		awk -v r="$(median mixed "tcpphase conns" 7)" -v b="$base" -v n="${PEAK[mixed]}" 'BEGIN {
 			printf "Memory per tracked connection (mixed): peak RSS %.1f MiB - %.1f MiB on an empty capture = %.1f MiB growth, / %d connections tracked at once (peak_tracked) = %.0f bytes per connection.\n",
 				r / 1024, b / 1024, (r - b) / 1024, n, (r - b) * 1024 / n }'
+		awk -v s="${SPILL[mixed]}" -v n="${PEAK[mixed]}" -v r="$(median mixed "tcpphase conns --no-spill" 7)" -v b="$base" 'BEGIN {
+			printf "Lingering connections kept in the temporary file (--spill-dir): %.1f MiB at most (%.0f bytes per tracked connection). With --no-spill, peak RSS %.1f MiB: %.0f bytes per connection.\n",
+				s / 1048576, s / n, r / 1024, (r - b) * 1024 / n }'
 	fi
 	if [ -n "${FILE[flood]:-}" ]; then
 		awk -v r="$(median flood "tcpphase conns" 7)" -v b="$base" -v n="${PEAK[flood]}" -v e="${EVICTED[flood]}" 'BEGIN {

@@ -39,6 +39,8 @@ struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp
 		tp_config_default(&an->cfg);
 	if (cb)
 		an->cb = *cb;
+	if (!an->cb.spill_write || !an->cb.spill_read) /* both or neither */
+		an->cb.spill_write = NULL, an->cb.spill_read = NULL;
 	tp_timer_init(an);
 	an->nbuckets = 1024;
 	an->buckets = calloc(an->nbuckets, sizeof *an->buckets);
@@ -293,23 +295,42 @@ void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint
 		tp_conn_freeze(an, c);
 }
 
-/* The key beside the pointer: sorting touches no connection (most of
- * them cold, lingering ones). */
-struct by_idx {
-	uint64_t idx;
-	struct tp_conn *c;
-};
-
-static int by_idx(const void *x, const void *y)
+/*
+ * Heapsort by index, in place: qsort's merge sort would ask for a second
+ * array as large, at the very moment every connection is still held (the
+ * end of a capture is its peak of memory). The index is in a connection's
+ * head, unpacked even when the rest is packed; keeping it beside the
+ * pointer would cost as much memory again, for no time measured.
+ */
+static void sift_down(struct tp_conn **a, size_t i, size_t n)
 {
-	const struct by_idx *a = x, *b = y;
-	return a->idx < b->idx ? -1 : a->idx > b->idx;
+	struct tp_conn *x = a[i];
+	for (size_t k; (k = 2 * i + 1) < n; i = k) {
+		if (k + 1 < n && a[k + 1]->idx > a[k]->idx)
+			k++;
+		if (a[k]->idx <= x->idx)
+			break;
+		a[i] = a[k];
+	}
+	a[i] = x;
+}
+
+static void sort_by_idx(struct tp_conn **a, size_t n)
+{
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(a, i, n);
+	while (n > 1) {
+		struct tp_conn *x = a[0];
+		a[0] = a[--n];
+		a[n] = x;
+		sift_down(a, 0, n);
+	}
 }
 
 void tp_finish(struct tp_analyzer *an)
 {
 	uint64_t n = an->stats.conns_active, k = 0;
-	struct by_idx *all = n ? malloc(n * sizeof *all) : NULL;
+	struct tp_conn **all = n ? malloc(n * sizeof *all) : NULL;
 	if (n && !all) {
 		/* No memory to order them: emit in table order rather than lose any. */
 		for (uint32_t b = 0; b < an->nbuckets; b++)
@@ -318,11 +339,10 @@ void tp_finish(struct tp_analyzer *an)
 	} else {
 		for (uint32_t b = 0; b < an->nbuckets; b++)
 			for (struct tp_conn *c = an->buckets[b]; c; c = c->hnext)
-				all[k++] = (struct by_idx){ c->idx, c };
-		if (k)
-			qsort(all, k, sizeof *all, by_idx);
+				all[k++] = c;
+		sort_by_idx(all, k);
 		for (uint64_t i = 0; i < k; i++)
-			finish_conn(an, all[i].c, TP_END_CAPTURE_END);
+			finish_conn(an, all[i], TP_END_CAPTURE_END);
 		free(all);
 	}
 	tp_flood_advance(an, an->now_ns, 1);

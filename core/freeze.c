@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -286,49 +287,82 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
 
 /* ---- blocks ------------------------------------------------------------------ */
 
-/* A block is aligned to its size, so a packed connection finds its block
- * by masking its address. glibc maps an allocation this large on its own
- * and gives it back to the kernel when freed. */
-#define BLOCK_SIZE ((size_t)256 << 10)
-#define RECORD_ALIGN 8 /* the head holds pointers */
 /*
- * A block is cut into slots, each summing up the connections that start in
- * it for tp_settled_below: the lowest frame their late verdicts may amend,
- * lowered as they come, forgotten when the last leaves. A front end holds
- * a segment's verdict until no slot may amend it, so a slot stops taking
- * connections once it is a second old (capture time) even if not full:
- * on a quiet link, a lingering connection then holds back the output for
- * about its linger, not for as long as a slot takes to fill.
+ * A block is two parts. Its heads (TP_CONN_HEAD bytes each: the links that
+ * every lookup and timer walk goes through) fill an allocation aligned to
+ * its size, so a head finds its block by masking its address. Its packed
+ * bodies lie back to back in a buffer of their own, and only a late segment
+ * or the connection's end reads one again. So once a block is full, and the
+ * front end gave a store (spill_write, spill_read: a temporary file), the
+ * bodies are written there and their buffer takes the next block's: what
+ * stays in memory per lingering connection is its head. Without a store, or
+ * if a write fails, they stay in memory.
+ *
+ * A block's heads are cut into slots, each summing up the connections in it
+ * for tp_settled_below: the lowest frame their late verdicts may amend,
+ * lowered as they come, forgotten when the last leaves. A front end holds a
+ * segment's verdict until no slot may amend it, so a slot stops taking
+ * connections once it is a second old (capture time) even if not full: on
+ * a quiet link, a lingering connection then holds back the output for about
+ * its linger, not for as long as a slot takes to fill.
  */
+#define HEADS_SIZE ((size_t)64 << 10)
+#define BODIES_SIZE ((size_t)256 << 10) /* also the store's unit */
 #define SLOTS 32
-#define SLOT_SIZE (BLOCK_SIZE / SLOTS)
 #define SLOT_AGE_NS 1000000000LL
 
 struct tp_freeze_block {
 	struct tp_freeze_block *older, *newer; /* the blocks in use */
-	uint32_t used;          /* bytes handed out, header included */
-	uint32_t live;          /* connections in it not yet released */
-	uint32_t fill_slot;     /* the slot taking connections (SLOTS: none yet) */
-	int64_t fill_since_ns;  /* when it took its first */
+	struct tp_analyzer *an; /* whose store holds its bodies */
+	uint8_t *bodies;       /* in memory (filling, not spilled, or read back), or NULL */
+	uint8_t spilled;       /* its bodies are in the store, */
+	uint64_t spilled_at;   /* there */
+	uint32_t bodies_used;
+	uint32_t heads;        /* heads handed out (or skipped with a slot) */
+	uint32_t live;         /* connections in it not yet released */
+	uint32_t fill_slot;    /* the slot taking connections (SLOTS: none yet) */
+	int64_t fill_since_ns; /* when it took its first */
 	struct {
 		uint64_t amendable_from; /* only ever too low, never too high */
 		uint32_t live;
 	} slot[SLOTS];
+	uint32_t body_at[]; /* each head's body in bodies; then the heads */
 };
+
+#define HEADS_CAP ((HEADS_SIZE - sizeof(struct tp_freeze_block) - 8) / (TP_CONN_HEAD + sizeof(uint32_t)))
+#define HEADS_AT ((sizeof(struct tp_freeze_block) + HEADS_CAP * sizeof(uint32_t) + 7) & ~(size_t)7)
+_Static_assert(HEADS_AT + HEADS_CAP * TP_CONN_HEAD <= HEADS_SIZE, "the heads fit");
+_Static_assert(PACKED_MAX <= BODIES_SIZE, "a body fits in a block");
 
 static struct tp_freeze_block *block_of(const struct tp_conn *f)
 {
-	return (struct tp_freeze_block *)((uintptr_t)f & ~(uintptr_t)(BLOCK_SIZE - 1));
+	return (struct tp_freeze_block *)((uintptr_t)f & ~(uintptr_t)(HEADS_SIZE - 1));
 }
 
-static size_t slot_of(size_t offset)
+static struct tp_conn *head_at(struct tp_freeze_block *b, size_t i)
 {
-	return offset / SLOT_SIZE;
+	return (struct tp_conn *)((uint8_t *)b + HEADS_AT + i * TP_CONN_HEAD);
+}
+
+static size_t head_index(const struct tp_freeze_block *b, const struct tp_conn *f)
+{
+	return (size_t)((const uint8_t *)f - (const uint8_t *)b - HEADS_AT) / TP_CONN_HEAD;
+}
+
+static size_t slot_of(size_t head)
+{
+	return head * SLOTS / HEADS_CAP;
+}
+
+static size_t slot_start(size_t slot)
+{
+	return (slot * HEADS_CAP + SLOTS - 1) / SLOTS;
 }
 
 static void block_empty(struct tp_freeze_block *b)
 {
-	b->used = sizeof *b;
+	b->bodies_used = 0;
+	b->heads = 0;
 	b->live = 0;
 	b->fill_slot = SLOTS;
 	for (size_t i = 0; i < SLOTS; i++) {
@@ -337,20 +371,94 @@ static void block_empty(struct tp_freeze_block *b)
 	}
 }
 
-/* A new newest block. */
+/*
+ * Heads' allocations are mapped on their own, aligned by mapping twice the
+ * size and giving back what is before and after: from the heap, each would
+ * leave an alignment's worth of holes between the open connections.
+ */
+static void *heads_map(void)
+{
+	uint8_t *p = mmap(NULL, 2 * HEADS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	size_t lead = (size_t)(-(uintptr_t)p & (HEADS_SIZE - 1));
+	if (lead)
+		munmap(p, lead);
+	munmap(p + lead + HEADS_SIZE, HEADS_SIZE - lead);
+	return p + lead;
+}
+
+/* A new newest block, its bodies' buffer not yet taken. */
 static struct tp_freeze_block *block_new(struct tp_analyzer *an)
 {
-	void *p = NULL;
-	if (posix_memalign(&p, BLOCK_SIZE, BLOCK_SIZE))
+	struct tp_freeze_block *b = heads_map();
+	if (!b)
 		return NULL;
-	struct tp_freeze_block *b = p;
 	block_empty(b);
+	b->an = an;
+	b->bodies = NULL;
+	b->spilled = 0;
 	b->older = an->freeze_block;
 	b->newer = NULL;
 	if (b->older)
 		b->older->newer = b;
 	an->freeze_block = b;
 	return b;
+}
+
+/* A bodies' buffer: the one spilled last, or a new one. */
+static uint8_t *bodies_take(struct tp_analyzer *an)
+{
+	uint8_t *p = an->spare_bodies;
+	an->spare_bodies = NULL;
+	return p ? p : malloc(BODIES_SIZE);
+}
+
+static void bodies_give(struct tp_analyzer *an, uint8_t *p)
+{
+	if (an->spare_bodies)
+		free(p);
+	else
+		an->spare_bodies = p;
+}
+
+/* Room for a block's bodies in the store: one given back, or past the end. */
+static uint64_t store_take(struct tp_analyzer *an)
+{
+	return an->store_nfree ? an->store_free[--an->store_nfree] : (an->store_end += BODIES_SIZE) - BODIES_SIZE;
+}
+
+static void store_give(struct tp_analyzer *an, uint64_t at)
+{
+	if (an->store_nfree == an->store_cap) {
+		uint32_t cap = an->store_cap ? 2 * an->store_cap : 64;
+		uint64_t *p = realloc(an->store_free, cap * sizeof *p);
+		if (!p)
+			return; /* that room is not used again: the store grows instead */
+		an->store_free = p;
+		an->store_cap = cap;
+	}
+	an->store_free[an->store_nfree++] = at;
+}
+
+/* b is full: write its bodies to the store, if there is one and it takes
+ * them, and hand their buffer on. */
+static void block_spill(struct tp_analyzer *an, struct tp_freeze_block *b)
+{
+	if (!an->cb.spill_write || !b->bodies)
+		return;
+	uint64_t at = store_take(an);
+	if (an->cb.spill_write(an->cb.spill_user, b->bodies, b->bodies_used, at) != 0) {
+		store_give(an, at);
+		return;
+	}
+	bodies_give(an, b->bodies);
+	b->bodies = NULL;
+	b->spilled = 1;
+	b->spilled_at = at;
+	an->stats.spilled += b->bodies_used;
+	if (an->stats.spilled > an->stats.spilled_peak)
+		an->stats.spilled_peak = an->stats.spilled;
 }
 
 static void block_free(struct tp_analyzer *an, struct tp_freeze_block *b)
@@ -361,32 +469,44 @@ static void block_free(struct tp_analyzer *an, struct tp_freeze_block *b)
 		b->newer->older = b->older;
 	else
 		an->freeze_block = b->older;
-	free(b);
+	if (b->bodies)
+		bodies_give(an, b->bodies);
+	if (b->spilled) {
+		store_give(an, b->spilled_at);
+		an->stats.spilled -= b->bodies_used;
+	}
+	munmap(b, HEADS_SIZE);
 }
 
-/* Room for len bytes in the current block, or in a new one, for a
- * connection whose late verdicts may amend from frame amendable_from on. */
-static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len, uint64_t amendable_from)
+/* Room for a head, and for a body of len bytes at *body, in the newest
+ * block or in a new one, for a connection whose late verdicts may amend
+ * from frame amendable_from on. */
+static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len, uint64_t amendable_from, uint8_t **body)
 {
-	len = (len + RECORD_ALIGN - 1) & ~(size_t)(RECORD_ALIGN - 1);
 	struct tp_freeze_block *b = an->freeze_block;
-	if (b && b->fill_slot == slot_of(b->used) && an->now_ns - b->fill_since_ns > SLOT_AGE_NS)
-		b->used = (uint32_t)((b->fill_slot + 1) * SLOT_SIZE); /* it is old: on to the next */
-	if (!b || b->used + len > BLOCK_SIZE) {
+	if (b && b->fill_slot == slot_of(b->heads) && an->now_ns - b->fill_since_ns > SLOT_AGE_NS)
+		b->heads = (uint32_t)slot_start(b->fill_slot + 1); /* it is old: on to the next */
+	if (!b || b->heads >= HEADS_CAP || b->bodies_used + len > BODIES_SIZE) {
 		struct tp_freeze_block *n = block_new(an);
 		if (!n)
 			return NULL;
 		if (b && !b->live)
 			block_free(an, b);
+		else if (b)
+			block_spill(an, b);
 		b = n;
 	}
-	size_t s = slot_of(b->used);
+	if (!b->bodies && !(b->bodies = bodies_take(an)))
+		return NULL;
+	size_t s = slot_of(b->heads);
 	if (s != b->fill_slot) {
 		b->fill_slot = (uint32_t)s;
 		b->fill_since_ns = an->now_ns;
 	}
-	struct tp_conn *f = (struct tp_conn *)((uint8_t *)b + b->used);
-	b->used += (uint32_t)len;
+	struct tp_conn *f = head_at(b, b->heads);
+	b->body_at[b->heads++] = b->bodies_used;
+	*body = b->bodies + b->bodies_used;
+	b->bodies_used += (uint32_t)len;
 	b->live++;
 	b->slot[s].live++;
 	if (amendable_from < b->slot[s].amendable_from)
@@ -397,15 +517,36 @@ static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len, uint64_t 
 static void block_release(struct tp_analyzer *an, struct tp_conn *f)
 {
 	struct tp_freeze_block *b = block_of(f);
-	size_t s = slot_of((size_t)((uint8_t *)f - (uint8_t *)b));
+	size_t s = slot_of(head_index(b, f));
 	if (!--b->slot[s].live)
 		b->slot[s].amendable_from = UINT64_MAX;
 	if (--b->live)
 		return;
-	if (b == an->freeze_block)
+	if (b == an->freeze_block && b->bodies)
 		block_empty(b); /* fill it again from the start */
 	else
 		block_free(an, b);
+}
+
+/*
+ * Where f's packed body is: in memory, or read from the store into buf.
+ * The oldest block's connections are the next to end, one after the
+ * other, each read for its record: its bodies are read back whole, at the
+ * first, rather than one read each (a block held twice for a while). A
+ * late segment is rarely for the oldest: one read.
+ */
+static const uint8_t *body_of(const struct tp_conn *f, uint8_t *buf)
+{
+	if (f->frozen != TP_FROZEN_BLOCK)
+		return (const uint8_t *)f + TP_CONN_HEAD;
+	struct tp_freeze_block *b = block_of(f);
+	uint32_t at = b->body_at[head_index(b, f)];
+	if (!b->bodies && !b->older && (b->bodies = bodies_take(b->an)))
+		b->an->cb.spill_read(b->an->cb.spill_user, b->bodies, b->bodies_used, b->spilled_at);
+	if (b->bodies)
+		return b->bodies + at;
+	b->an->cb.spill_read(b->an->cb.spill_user, buf, f->packed_len, b->spilled_at + at);
+	return buf;
 }
 
 void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
@@ -420,6 +561,11 @@ void tp_freeze_free(struct tp_analyzer *an)
 {
 	while (an->freeze_block) /* every connection is gone: all are empty */
 		block_free(an, an->freeze_block);
+	free(an->spare_bodies);
+	an->spare_bodies = NULL;
+	free(an->store_free);
+	an->store_free = NULL;
+	an->store_nfree = an->store_cap = 0;
 }
 
 uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
@@ -434,30 +580,37 @@ uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
 
 /* ---- in the table -------------------------------------------------------------- */
 
-/* Room for a packed connection of len bytes: in a block, or on its own. */
-static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t how, uint64_t amendable_from)
+/* Room for a packed connection with a body of len bytes, at *body: in a
+ * block, or on its own (the body after the head). */
+static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t how, uint64_t amendable_from,
+                                    uint8_t **body)
 {
-	return how == TP_FROZEN_BLOCK ? block_alloc(an, len, amendable_from) : malloc(len);
+	if (how == TP_FROZEN_BLOCK)
+		return block_alloc(an, len, amendable_from, body);
+	struct tp_conn *f = malloc(TP_CONN_HEAD + len);
+	if (f)
+		*body = (uint8_t *)f + TP_CONN_HEAD;
+	return f;
 }
 
 /* Pack c into a new allocation that takes its place; c itself if there is
  * no memory for one. */
 static struct tp_conn *freeze(struct tp_analyzer *an, struct tp_conn *c, uint8_t how, uint64_t amendable_from)
 {
-	uint8_t buf[PACKED_MAX];
+	uint8_t buf[PACKED_MAX], *body;
 #ifndef NDEBUG
 	struct tp_conn before;
 	memcpy(&before, c, sizeof before);
 #endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
-	struct tp_conn *f = packed_alloc(an, TP_CONN_HEAD + len, how, amendable_from);
+	struct tp_conn *f = packed_alloc(an, len, how, amendable_from, &body);
 	if (!f) {
 		rebase_all(c, 0);
 		return c;
 	}
 	memcpy(f, c, TP_CONN_HEAD);
-	memcpy((uint8_t *)f + TP_CONN_HEAD, buf, len);
+	memcpy(body, buf, len);
 	f->frozen = how;
 	f->packed_len = (uint16_t)len;
 #ifndef NDEBUG
@@ -496,8 +649,9 @@ struct tp_conn *tp_conn_freeze_cold(struct tp_analyzer *an, struct tp_conn *c)
 
 struct tp_conn *tp_conn_unpack(const struct tp_conn *c, struct tp_conn *out)
 {
+	uint8_t buf[PACKED_MAX];
 	memcpy(out, c, TP_CONN_HEAD);
-	unpack_bytes((const uint8_t *)c + TP_CONN_HEAD, (uint8_t *)out + TP_CONN_HEAD);
+	unpack_bytes(body_of(c, buf), (uint8_t *)out + TP_CONN_HEAD);
 	rebase_all(out, 0);
 	out->frozen = 0;
 	out->packed_len = 0;

@@ -126,6 +126,10 @@ struct tp_analyzer {
 	 * connections left unpacked for lack of memory (never raised). */
 	struct tp_freeze_block *freeze_block;
 	uint64_t unpacked_amendable_from;
+	uint8_t *spare_bodies;   /* a block's bodies' buffer, free since its block spilled */
+	uint64_t store_end;      /* the front end's store: bytes handed out */
+	uint64_t *store_free;    /* and, of those, the blocks' rooms free again */
+	uint32_t store_nfree, store_cap;
 	struct tp_flood_table *floods;
 	tp_zeek_portmap server_ports; /* Zeek's likely server ports, from cfg */
 };

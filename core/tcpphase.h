@@ -359,6 +359,9 @@ struct tp_stats {
 	uint64_t by_teardown[TP_TD_COUNT];
 	uint64_t anomalies[TP_A_COUNT]; /* segments carrying each anomaly, late ones included */
 	uint64_t conn_anomalies[TP_A_COUNT]; /* connections carrying each anomaly */
+	/* Bytes of lingering connections' state in the front end's store
+	 * (spill_write): now, and at most. */
+	uint64_t spilled, spilled_peak;
 };
 
 struct tp_callbacks {
@@ -366,6 +369,19 @@ struct tp_callbacks {
 	void (*amend)(void *user, const struct tp_amend *a);
 	void (*conn)(void *user, const struct tp_conn_record *r);
 	void (*flood)(void *user, const struct tp_flood *f);
+	/*
+	 * Optional, both or neither: a store (a temporary file) for what
+	 * lingering connections keep that only a late segment or their record
+	 * reads again, so that it need not stay in memory. spill_write keeps
+	 * len bytes at offset off and returns 0, or nonzero if it cannot
+	 * (they then stay in memory); spill_read gives back bytes written
+	 * and must not fail (a front end that cannot read its own store has
+	 * to stop). Room is used again once free: the store stays about as
+	 * large as what lingers at once.
+	 */
+	void *spill_user;
+	int (*spill_write)(void *spill_user, const void *buf, size_t len, uint64_t off);
+	void (*spill_read)(void *spill_user, void *buf, size_t len, uint64_t off);
 };
 
 struct tp_analyzer;

@@ -463,7 +463,7 @@ static void cb_flood(void *user, const struct tp_flood *fl)
 
 static gboolean analyzer_start(struct tpp_file *f)
 {
-	struct tp_callbacks cb = { f, cb_amend, cb_conn, cb_flood };
+	struct tp_callbacks cb = { .user = f, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood }; /* no store: Wireshark keeps every frame's data in memory anyway */
 	f->an = tp_analyzer_new(&f->cfg, &cb);
 	if (!f->an)
 		ws_warning("tcpphase: out of memory starting the analyzer");

@@ -22,6 +22,7 @@
 #include "decode.h"
 #include "handoff.h"
 #include "output.h"
+#include "spill.h"
 #include "subcmd.h"
 #include "tcpphase.h"
 
@@ -493,6 +494,9 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	}
 	r.linktype = cf_linktype(r.cf);
 	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
+	struct spill sp = { .fd = -1 };
+	if (!an->no_spill)
+		spill_init(&sp, an->spill_dir, r.source, &cb);
 	if (!(r.an = tp_analyzer_new(&an->cfg, &cb))) {
 		fprintf(stderr, "tcpphase: out of memory\n");
 		cf_close(r.cf);
@@ -508,6 +512,7 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	if (r.warnings > MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, (uint64_t)r.warnings);
 	tp_analyzer_free(r.an);
+	spill_close(&sp);
 	cf_close(r.cf);
 	return rc;
 }
@@ -551,6 +556,10 @@ static void usage(FILE *f)
 	        "      --max-embryonic N   connections still in their handshake at most\n"
 	        "                          (65536), like a SYN backlog: a SYN flood evicts\n"
 	        "                          the oldest, still reported and counted (0: no cap)\n"
+	        "      --spill-dir DIR     keep the state of closed connections lingering in\n"
+	        "                          TIME-WAIT in a temporary file in DIR rather than in\n"
+	        "                          memory (default: $TMPDIR, else /tmp)\n"
+	        "      --no-spill          keep it in memory\n"
 	        "      --flood-window S    SYN flood sliding window (1)\n"
 	        "      --flood-min-half-open N   (100)\n"
 	        "      --flood-min-rate N  SYNs per window toward one server (200)\n"
@@ -735,6 +744,9 @@ int main(int argc, char **argv)
 	}
 
 	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
+	struct spill sp = { .fd = -1 };
+	if (!aopts.no_spill)
+		spill_init(&sp, aopts.spill_dir, r.source, &cb);
 	r.an = tp_analyzer_new(&aopts.cfg, &cb);
 	if (!r.an) {
 		fprintf(stderr, "tcpphase: out of memory\n");
@@ -745,6 +757,9 @@ int main(int argc, char **argv)
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
+	/* A write to a full pipe goes on after the signal: stdio would
+	 * otherwise take the EINTR for an error and drop what it held. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	if (iface)
@@ -790,6 +805,7 @@ int main(int argc, char **argv)
 	if (r.out.f != stdout)
 		fclose(r.out.f);
 	tp_analyzer_free(r.an);
+	spill_close(&sp);
 	free(r.segs.v);
 	for (int i = 0; i < r.nbpf; i++)
 		if (r.bpf[i].ok == 1)

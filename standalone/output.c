@@ -616,6 +616,8 @@ static void summary_json(struct out *o, const struct tp_stats *st, const struct 
 		fprintf(f, ",\"kernel_drops\":%" PRIu64, ri->pcap_drops);
 	if (ri->shard_n)
 		fprintf(f, ",\"shard\":\"%u/%u\",\"other_shard\":%" PRIu64, ri->shard_k, ri->shard_n, ri->other_shard);
+	if (st->spilled_peak)
+		fprintf(f, ",\"spilled_peak\":%" PRIu64, st->spilled_peak);
 	fprintf(f, "}\n");
 }
 
@@ -625,6 +627,9 @@ static void summary_text(FILE *f, const struct tp_stats *st, const struct out_ru
 	fprintf(f, "packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64 " (peak tracked %" PRIu64
 	        ", evicted %" PRIu64 ")\n",
 	        ri->packets, st->segments, st->conns_total, st->conns_peak, st->evicted);
+	if (st->spilled_peak)
+		fprintf(f, "lingering connections' state in a temporary file: %.1f MiB at most\n",
+		        (double)st->spilled_peak / (1 << 20));
 	fprintf(f, "handshakes:");
 	for (int i = 0; i < TP_HS_COUNT; i++)
 		if (st->by_handshake[i])

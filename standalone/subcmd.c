@@ -17,7 +17,7 @@
 /* Codes of the analysis options, above any subcommand's own. */
 enum {
 	SUB_OPT_BASE = 1000,
-	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_BARE, SUB_SPORTS,
+	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_BARE, SUB_SPORTS, SUB_SPILLDIR, SUB_NOSPILL,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
 	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HALFCLOSED, SUB_FWIN,
 	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
@@ -39,6 +39,8 @@ static const struct option analysis_opts[] = {
 	{ "flood-min-half-open", required_argument, 0, SUB_FHO },
 	{ "flood-min-rate", required_argument, 0, SUB_FRATE },
 	{ "flood-min-spread", required_argument, 0, SUB_FSPREAD },
+	{ "spill-dir", required_argument, 0, SUB_SPILLDIR },
+	{ "no-spill", no_argument, 0, SUB_NOSPILL },
 };
 #define N_ANALYSIS (sizeof analysis_opts / sizeof analysis_opts[0])
 
@@ -150,6 +152,8 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 		return 0;
 	case SUB_BARE: return set_server_ports("", &an->cfg);
 	case SUB_SPORTS: return set_server_ports(arg, &an->cfg);
+	case SUB_SPILLDIR: an->spill_dir = arg; return 0;
+	case SUB_NOSPILL: an->no_spill = 1; return 0;
 	}
 	return 1;
 }
@@ -193,6 +197,7 @@ void sub_usage_analysis(FILE *f)
 	for (size_t i = 0; i < N_ANALYSIS; i++) {
 		const char *arg = analysis_opts[i].has_arg == no_argument ? ""
 		                  : analysis_opts[i].val == SUB_SPORTS   ? " LIST"
+		                  : analysis_opts[i].val == SUB_SPILLDIR ? " DIR"
 		                  : analysis_opts[i].val == SUB_CHECKSUMS || analysis_opts[i].val == SUB_SPLIT ? " MODE"
 		                  : analysis_opts[i].val == SUB_FSPREAD  ? " F"
 		                  : analysis_opts[i].val >= SUB_MAXCONNS ? " N"

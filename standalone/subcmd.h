@@ -37,6 +37,8 @@ struct sub_hooks {
 struct sub_analysis {
 	struct tp_config cfg;
 	int verify_checksums;
+	const char *spill_dir; /* --spill-dir (NULL: $TMPDIR, else /tmp) */
+	int no_spill;          /* --no-spill */
 };
 
 /*

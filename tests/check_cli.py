@@ -5,6 +5,7 @@ usage: check_cli.py TCPPHASE_BINARY TEST_CAPTURES_DIR [TP_GEN_BINARY]
 """
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import struct
@@ -368,6 +369,53 @@ if GEN:
               + ("" if streamed == held else f" (got {len(streamed)})"))
         check(any("lost_final_ack" in r.get("anomalies", []) for r in streamed),
               "--segments as it streams: late verdicts (lost_final_ack) are still on their segments")
+
+# Closed connections lingering in TIME-WAIT keep their state in a temporary
+# file (--spill-dir; $TMPDIR, else /tmp) once a block of them is full: on
+# 6,000 connections in 30 s every record and segment is the same as with
+# --no-spill, the summary says how much went there, and a folder that cannot
+# take the file, or a file that fills up (RLIMIT_FSIZE), keeps the state in
+# memory after a warning that names the capture, with the same results.
+def without_spill_key(recs):
+    return [{k: v for k, v in r.items() if k != "spilled_peak"} for r in recs]
+
+
+def fsize_limited(limit):
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return pre
+
+
+if GEN:
+    with generated("mixed6k.pcap", ["--mixed", "--seed", "5", "--conns", "6000", "--duration", "30",
+                                    "--snaplen", "96"], "30 s of 6,000 connections") as many:
+        args = ["-r", many, "-F", "json", "--segments", "--conns"]
+        kept = run(args + ["--no-spill"])
+        kept_recs = jsonl(kept.stdout)
+        with tempfile.TemporaryDirectory() as spill_dir:
+            spilled = run(args + ["--spill-dir", spill_dir])
+            left = os.listdir(spill_dir)
+            sp = jsonl(spilled.stdout)
+            check(spilled.returncode == 0 and spilled.stderr == "" and sp[-1].get("spilled_peak", 0) > 100000,
+                  f"6,000 connections: lingering state spilled ({sp[-1].get('spilled_peak')} bytes at most)")
+            check("spilled_peak" not in kept_recs[-1], "--no-spill: nothing spilled, no spilled_peak in the summary")
+            check(without_spill_key(sp) == kept_recs and len(sp) > 100000,
+                  f"spilled or kept in memory: the same {len(sp)} records")
+            check(left == [], f"the spill file is gone with the run ({left})")
+            p = subprocess.run([BIN] + args + ["--spill-dir", spill_dir], capture_output=True, text=True,
+                               preexec_fn=fsize_limited(300000))
+            check(p.returncode == 0 and f"{many}: writing the spill file in {spill_dir}" in p.stderr
+                  and without_spill_key(jsonl(p.stdout)) == kept_recs,
+                  "a spill file that fills up: a warning, and the same records"
+                  + (f" ({p.stderr.strip()})" if p.returncode else ""))
+        gone = os.path.join(tempfile.gettempdir(), "tcpphase-no-such-folder")
+        p = run(args + ["--spill-dir", gone])
+        check(p.returncode == 0 and f"{many}: cannot make a spill file in {gone}" in p.stderr
+              and jsonl(p.stdout) == kept_recs, "a spill folder that does not exist: a warning, the same records")
+        t = run(["-r", many])
+        check("lingering connections' state in a temporary file:" in t.stdout,
+              "the text summary says that lingering state went to a temporary file")
 
 # Ctrl-C while a file is read: the reading thread stops, and every packet it
 # had read is still fed and accounted for (packets read = segments analysed =

@@ -84,13 +84,56 @@ static void fill(struct tp_conn *c)
 	}
 }
 
-static struct tp_analyzer *analyzer(void)
+/*
+ * A store in memory, standing in for the CLI's temporary file: full blocks
+ * of lingering connections go there, and come back from there only.
+ * fail_every: every n-th write fails (disk full), and what it would have
+ * held stays in memory.
+ */
+struct store {
+	uint8_t *bytes;
+	size_t len;
+	unsigned writes, reads, failed, fail_every;
+};
+
+static int store_write(void *user, const void *buf, size_t len, uint64_t off)
+{
+	struct store *st = user;
+	if (st->fail_every && ++st->writes % st->fail_every == 0) {
+		st->failed++;
+		return -1;
+	}
+	st->writes += !st->fail_every;
+	if (off + len > st->len) {
+		st->bytes = test_realloc(st->bytes, off + len);
+		memset(st->bytes + st->len, 0, off + len - st->len);
+		st->len = off + len;
+	}
+	memcpy(st->bytes + off, buf, len);
+	return 0;
+}
+
+static void store_read(void *user, void *buf, size_t len, uint64_t off)
+{
+	struct store *st = user;
+	assert_true(off + len <= st->len);
+	memcpy(buf, st->bytes + off, len);
+	st->reads++;
+}
+
+static struct tp_analyzer *analyzer_with(struct store *st)
 {
 	struct tp_config cfg;
 	tp_config_default(&cfg);
-	struct tp_analyzer *an = tp_analyzer_new(&cfg, NULL);
+	struct tp_callbacks cb = { .spill_user = st, .spill_write = store_write, .spill_read = store_read };
+	struct tp_analyzer *an = tp_analyzer_new(&cfg, st ? &cb : NULL);
 	assert_non_null(an);
 	return an;
+}
+
+static struct tp_analyzer *analyzer(void)
+{
+	return analyzer_with(NULL);
 }
 
 /* A SYN from 0.0.0.1 to 0.0.0.2:dport; the caller sets the source port. */
@@ -143,10 +186,9 @@ static void test_packing_is_exact(void **state)
  */
 #define MANY 6000
 
-static void test_many_lingering(void **state)
+static void many_lingering(struct store *st)
 {
-	(void)state;
-	struct tp_analyzer *an = analyzer();
+	struct tp_analyzer *an = analyzer_with(st);
 	struct tp_conn *want = test_malloc(MANY * sizeof *want);
 	uint64_t order[MANY];
 	struct tp_segment s = syn_to(443);
@@ -198,8 +240,42 @@ static void test_many_lingering(void **state)
 		}
 	}
 	assert_int_equal(tp_stats(an)->conns_active, 0);
+	assert_int_equal(tp_stats(an)->spilled, 0); /* all of the store is free again */
+	if (st && st->writes > st->failed) {
+		assert_true(tp_stats(an)->spilled_peak > 0);
+		assert_true(st->reads > 0);
+	}
 	test_free(want);
 	tp_analyzer_free(an);
+}
+
+static void test_many_lingering(void **state)
+{
+	(void)state;
+	many_lingering(NULL);
+}
+
+/* Full blocks go to the store and come back from it bit for bit (their
+ * buffer in memory has taken the next block's by then). */
+static void test_many_lingering_spilled(void **state)
+{
+	(void)state;
+	struct store st = { 0 };
+	many_lingering(&st);
+	assert_true(st.writes >= MANY / 1500); /* a block holds about 1,250 */
+	assert_true(st.reads >= MANY / 2);
+	test_free(st.bytes);
+}
+
+/* A store that takes only some blocks: the others stay in memory. */
+static void test_many_lingering_store_full(void **state)
+{
+	(void)state;
+	struct store st = { .fail_every = 2 };
+	many_lingering(&st);
+	assert_true(st.failed >= 1);
+	assert_true(st.writes - st.failed >= 1);
+	test_free(st.bytes);
 }
 
 /*
@@ -313,6 +389,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packing_is_exact),
 		cmocka_unit_test(test_many_lingering),
+		cmocka_unit_test(test_many_lingering_spilled),
+		cmocka_unit_test(test_many_lingering_store_full),
 		cmocka_unit_test(test_cold_connections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
