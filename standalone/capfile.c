@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,10 +54,31 @@ struct capfile {
 	int have_last;
 	uint64_t packets;       /* packet records returned */
 	uint64_t size;
+	const atomic_int *stop; /* cf_stop_on */
+	int stopped;            /* a wait for more input gave up on it */
 	char err[320];
 };
 
 /* ---- buffered input ---------------------------------------------------------- */
+
+/*
+ * Wait until a pipe has input; 0 if *stop was set meanwhile. A read that
+ * waits for a writer is restarted after a signal (SA_RESTART), so the wait
+ * is a poll, which a signal ends, and which looks at the flag at least
+ * every 200 ms in case the signal came just before it began.
+ */
+static int readable(struct capfile *cf)
+{
+	if (!cf->stop || cf->size)
+		return 1;
+	struct pollfd p = { .fd = cf->fd, .events = POLLIN };
+	while (!atomic_load(cf->stop)) {
+		int n = poll(&p, 1, 200);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return 1; /* input, its end, or an error: read() tells which */
+	}
+	return 0;
+}
 
 /* Make n unread bytes available; 0 if the file ends first. */
 static int ensure(struct capfile *cf, size_t n)
@@ -78,6 +100,10 @@ static int ensure(struct capfile *cf, size_t n)
 		cf->cap = ncap;
 	}
 	while (cf->end < n && !cf->eof) {
+		if (!readable(cf)) {
+			cf->eof = cf->stopped = 1;
+			break;
+		}
 		ssize_t r = read(cf->fd, cf->buf + cf->end, cf->cap - cf->end);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -489,6 +515,10 @@ enum cf_result cf_next(struct capfile *cf, struct cf_packet *pkt)
 	if (cf->done)
 		return CF_END;
 	enum cf_result r = cf->ng ? ng_next(cf, pkt) : classic_next(cf, pkt);
+	if (cf->stopped && r != CF_PACKET) { /* not damage: a record cut short by Ctrl-C */
+		cf->done = 1;
+		return CF_END;
+	}
 	if (r == CF_PACKET) {
 		cf->packets++;
 		cf->last_ts = pkt->ts_ns;
@@ -515,6 +545,11 @@ uint32_t cf_snaplen(const struct capfile *cf)
 uint64_t cf_offset(const struct capfile *cf)
 {
 	return cf->base + cf->start;
+}
+
+void cf_stop_on(struct capfile *cf, const atomic_int *stop)
+{
+	cf->stop = stop;
 }
 
 uint64_t cf_size(const struct capfile *cf)

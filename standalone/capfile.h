@@ -11,6 +11,7 @@
 #ifndef TP_CAPFILE_H
 #define TP_CAPFILE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -42,6 +43,9 @@ uint32_t cf_snaplen(const struct capfile *cf);
 uint64_t cf_offset(const struct capfile *cf);
 uint64_t cf_size(const struct capfile *cf);
 int cf_is_pcapng(const struct capfile *cf);
+/* From a pipe, waiting for more input gives up once *stop is set (by a
+ * signal handler): the capture ends there, as at its end. */
+void cf_stop_on(struct capfile *cf, const atomic_int *stop);
 void cf_close(struct capfile *cf);
 
 #endif

@@ -719,6 +719,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
 		return EXIT_INPUT;
 	}
+	if (r.cf)
+		cf_stop_on(r.cf, &g_stop); /* Ctrl-C ends a wait for a pipe's writer */
 	r.linktype = p ? pcap_datalink(p) : cf_linktype(r.cf);
 	char *filter = join_args(argc - optind, argv + optind);
 	if (filter && *filter) {

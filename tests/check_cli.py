@@ -446,6 +446,38 @@ if GEN:
               f"SIGINT while reading a file: all {summ.get('packets')} packets read were analysed "
               f"({summ.get('segments')}) and are in the connection records ({in_records})")
 
+# Ctrl-C while reading a pipe whose writer is still there but silent (a
+# stalled `tcpdump -w -`): the run stops at once, as at the end of the
+# capture, and reports what it read. Before, the read went on waiting.
+def interrupted_pipe(data):
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen([BIN, "-r", "-", "-F", "json"], stdin=subprocess.PIPE, stdout=out,
+                             stderr=subprocess.PIPE)
+        p.stdin.write(data)
+        p.stdin.flush()  # and the pipe stays open
+        time.sleep(1)
+        p.send_signal(signal.SIGINT)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+            rc = None
+        p.stdin.close()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        out.seek(0)
+        return rc, jsonl(out.read().decode()), err
+
+
+http = open(HTTP, "rb").read()
+rc, recs, err = interrupted_pipe(http[:len(http) - 100])  # the last record not yet written
+summ = recs[-1] if recs else {}
+check(rc == 0 and summ.get("interrupted") and summ.get("read_errors") == 0 and err == ""
+      and 0 < summ.get("packets", 0) and [r["type"] for r in recs].count("conn") == 1,
+      f"SIGINT while a pipe's writer is silent: exit {rc} at once, {summ.get('packets')} packets reported, "
+      f"interrupted, no damage reported ({err.strip()!r})")
+
 # damaged captures: the message names the file and the packet, the rest is analysed
 tmp = tempfile.mkdtemp()
 try:
