@@ -494,9 +494,8 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	}
 	r.linktype = cf_linktype(r.cf);
 	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
-	struct spill sp = { .fd = -1 };
-	if (!an->no_spill)
-		spill_init(&sp, an->spill_dir, r.source, &cb);
+	struct spill sp;
+	spill_init(&sp, an, r.source, &cb);
 	if (!(r.an = tp_analyzer_new(&an->cfg, &cb))) {
 		fprintf(stderr, "tcpphase: out of memory\n");
 		cf_close(r.cf);
@@ -746,9 +745,8 @@ int main(int argc, char **argv)
 	}
 
 	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
-	struct spill sp = { .fd = -1 };
-	if (!aopts.no_spill)
-		spill_init(&sp, aopts.spill_dir, r.source, &cb);
+	struct spill sp;
+	spill_init(&sp, &aopts, r.source, &cb);
 	r.an = tp_analyzer_new(&aopts.cfg, &cb);
 	if (!r.an) {
 		fprintf(stderr, "tcpphase: out of memory\n");

@@ -74,14 +74,14 @@ static void spill_read(void *user, void *buf, size_t len, uint64_t off)
 	}
 }
 
-void spill_init(struct spill *sp, const char *dir, const char *source, struct tp_callbacks *cb)
+void spill_init(struct spill *sp, const struct sub_analysis *an, const char *source, struct tp_callbacks *cb)
 {
-	if (!dir)
-		dir = getenv("TMPDIR");
-	sp->dir = dir && *dir ? dir : "/tmp";
+	sp->dir = an->spill_dir ? an->spill_dir : sub_tmp_dir();
 	sp->source = source;
 	sp->fd = -1;
 	sp->failed = 0;
+	if (an->no_spill)
+		return;
 	cb->spill_user = sp;
 	cb->spill_write = spill_write;
 	cb->spill_read = spill_read;

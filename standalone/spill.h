@@ -5,6 +5,7 @@
 #ifndef TP_SPILL_H
 #define TP_SPILL_H
 
+#include "subcmd.h"
 #include "tcpphase.h"
 
 struct spill {
@@ -14,9 +15,10 @@ struct spill {
 	int failed;      /* the file could not be made or written: not tried again */
 };
 
-/* Give cb a store in dir (NULL: $TMPDIR, else /tmp). The file is made at
- * the first write, so a run that never needs it makes none. */
-void spill_init(struct spill *sp, const char *dir, const char *source, struct tp_callbacks *cb);
+/* Give cb a store in an's --spill-dir (default sub_tmp_dir()), unless
+ * --no-spill. The file is made at the first write, so a run that never
+ * needs it makes none. */
+void spill_init(struct spill *sp, const struct sub_analysis *an, const char *source, struct tp_callbacks *cb);
 void spill_close(struct spill *sp);
 
 #endif /* TP_SPILL_H */

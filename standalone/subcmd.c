@@ -267,10 +267,15 @@ const char *sub_basename(const char *path)
 	return strcmp(path, "-") == 0 ? "<stdin>" : slash ? slash + 1 : path;
 }
 
-int sub_spool_stdin(char *buf, size_t len)
+const char *sub_tmp_dir(void)
 {
 	const char *dir = getenv("TMPDIR");
-	snprintf(buf, len, "%s/tcpphase-stdin-XXXXXX", dir && *dir ? dir : "/tmp");
+	return dir && *dir ? dir : "/tmp";
+}
+
+int sub_spool_stdin(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/tcpphase-stdin-XXXXXX", sub_tmp_dir());
 	int fd = mkstemp(buf);
 	if (fd < 0)
 		return -1;

@@ -87,5 +87,7 @@ const char *sub_basename(const char *path);
 /* Standard input copied to a temporary file, for a second pass; its path in
  * buf (unlink it when done). 0 on success. */
 int sub_spool_stdin(char *buf, size_t len);
+/* Where temporary files go: $TMPDIR, else /tmp. */
+const char *sub_tmp_dir(void);
 
 #endif /* TP_SUBCMD_H */
