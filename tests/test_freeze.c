@@ -99,11 +99,11 @@ struct store {
 static int store_write(void *user, const void *buf, size_t len, uint64_t off)
 {
 	struct store *st = user;
-	if (st->fail_every && ++st->writes % st->fail_every == 0) {
+	st->writes++;
+	if (st->fail_every && st->writes % st->fail_every == 0) {
 		st->failed++;
 		return -1;
 	}
-	st->writes += !st->fail_every;
 	if (off + len > st->len) {
 		st->bytes = test_realloc(st->bytes, off + len);
 		memset(st->bytes + st->len, 0, off + len - st->len);
