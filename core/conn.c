@@ -305,6 +305,7 @@ static void fin_again(struct tp_analyzer *an, struct tp_conn *c, int si, struct 
 	v->rtx = 1;
 	v->step = S->fin_step;
 	v->anomalies |= TP_ABIT(TP_A_FIN_RETRANSMIT);
+	S->fin_resent = 1;
 	/* After an RST ended the connection, S is CLOSED by the reset, not by a
 	 * final ACK: its FIN seen again proves nothing about that ACK. (Taking
 	 * it for a lost final ACK re-amended a final_ack_frame amended before the
@@ -578,10 +579,13 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 	    (at_end || c->tclass == TP_T_HALF_CLOSED))
 		tp_conn_amend(an, c, c->ep[closer].fin_frame, TP_ABIT(TP_A_HALF_CLOSED), -1, -1);
 	if (at_end) {
-		/* A FIN never acknowledged by the end: its final ACK is missing. */
+		/* A FIN sent again and still unacknowledged at the end: the
+		 * LAST-ACK side waited out its RTO without a final ACK. A FIN
+		 * sent once proves nothing here: the capture may just have
+		 * stopped before the ACK (it follows within a round trip). */
 		for (int i = 0; i < 2; i++) {
 			const struct tp_endpoint *e = &c->ep[i];
-			if (e->state == TP_LAST_ACK && !e->fin_acked && !c->ended &&
+			if (e->state == TP_LAST_ACK && !e->fin_acked && e->fin_resent && !c->ended &&
 			    !(c->anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK)))
 				tp_conn_amend(an, c, e->fin_frame, TP_ABIT(TP_A_LOST_FINAL_ACK), -1, -1);
 		}

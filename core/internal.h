@@ -25,7 +25,7 @@
 struct tp_endpoint {
 	uint8_t state;       /* enum tp_state, after the last segment */
 	uint8_t syn_seen : 1, fin_seen : 1, fin_acked : 1, rst_seen : 1, seq_set : 1, ack_seen : 1,
-	        synack_sent : 1;
+	        synack_sent : 1, fin_resent : 1;
 	uint8_t wscale;
 	uint32_t isn;        /* sequence number of its SYN (or first seen) */
 	uint32_t next_seq;   /* highest seq + len (+SYN/FIN) sent */
@@ -33,7 +33,7 @@ struct tp_endpoint {
 	uint32_t max_ack;    /* highest acknowledgement it sent */
 	uint8_t fin_step;    /* enum tp_step its FIN took, for retransmissions */
 	uint32_t window;     /* last window it advertised, scaled */
-	uint64_t fin_frame;  /* its last FIN (the one a late verdict concerns) */
+	uint64_t fin_frame;  /* its FIN, first sent (what a late verdict concerns) */
 	uint64_t pkts, ip_bytes;
 };
 

@@ -16,7 +16,7 @@
 #
 # Without arguments every scenario is recorded; with names, only those (the
 # others' captures stay as they are). Needs: iproute2, nftables, tcpdump,
-# tshark, mergecap (wireshark-common), ethtool, python3-scapy.
+# tshark, mergecap and editcap (wireshark-common), ethtool, python3-scapy.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -30,11 +30,11 @@ C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
-     ipv6 port-reuse syn-flood)
+     final-ack-unseen capture-cut ipv6 port-reuse syn-flood)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
-for t in ip nft tc tcpdump tshark mergecap ethtool "$PY"; do
+for t in ip nft tc tcpdump tshark mergecap editcap ethtool "$PY"; do
 	command -v "$t" >/dev/null || { echo "make-captures: $t is missing" >&2; exit 1; }
 done
 "$PY" -c 'import scapy.all' 2>/dev/null || { echo "make-captures: $PY has no scapy (apt-get install python3-scapy)" >&2; exit 1; }
@@ -236,6 +236,24 @@ sc_half-open() {
 # client side), the server retransmits its FIN after its RTO (>= 200 ms) and
 # the client, in TIME-WAIT, ACKs it again. See tpc.py serve_one().
 sc_lost-final-ack() { plain lost-final-ack cli 8010 40010; }
+
+# As close-client-first, but once the client has sent its FIN an nft rule in
+# its namespace drops its pure ACKs at its output, before any tap: the final
+# ACK and every re-ACK. Captured on the server side, which sits in LAST-ACK
+# and resends its FIN at each RTO (~0.2, 0.6, 1.4 s) without an answer.
+sc_final-ack-unseen() { plain final-ack-unseen srv 8014 40014; }
+
+# A 4-way close that completes normally (as close-client-first), captured on
+# the client side, then cut after the server's FIN: a capture that stopped
+# between the FIN and the final ACK. verify.py checks in the full capture
+# that the final ACK did follow and the FIN was sent once, then keeps the
+# frames up to the FIN (editcap).
+sc_capture-cut() {
+	plain capture-cut cli 8011 40011
+	mv "$WORK/capture-cut.pcap" "$WORK/capture-cut-full.pcap"
+	# on failure no capture-cut.pcap: the check below fails and the scenario is retried
+	"${VERIFY[@]}" cut "$WORK/capture-cut-full.pcap" "$WORK/capture-cut.pcap" || rm -f "$WORK/capture-cut.pcap"
+}
 
 # ~350 SYNs in 1 s from distinct spoofed sources in 10.98.0.0/16 toward
 # 10.99.0.2:8080 (listen(16), tcp_syncookies=1, tcp_synack_retries=1), behind

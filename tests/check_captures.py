@@ -4,8 +4,9 @@
 test-captures/make-captures.sh ran real client and server sockets in network
 namespaces and provoked each behaviour (nftables drops, SO_LINGER, shutdown,
 a spoofed SYN flood, ...). expected.tsv says, per connection, what that
-implies: Zeek's conn_state, the anomalies that must be reported and both
-endpoints' final RFC 9293 states. Those expectations come from the script and
+implies: Zeek's conn_state, the anomalies that must be reported (and those
+that must not, where the scenario rules them out) and both endpoints' final
+RFC 9293 states. Those expectations come from the script and
 from what the kernel did (checked with tshark), never from tcpphase.
 
 The comparison with tshark's tcp.stream and tcp.completeness, for these
@@ -76,6 +77,12 @@ def main():
             want = set() if r["expect_anomalies"] in ("-", "") else set(r["expect_anomalies"].split(","))
             got = set(c["anomalies"])
             check(want <= got, f"{name}: anomalies {sorted(got)} include {sorted(want)}")
+            forbid = r.get("forbid_anomalies", "-")
+            if forbid == "*":
+                check(not got, f"{name}: no anomaly reported (got {sorted(got)})")
+            elif forbid not in ("-", ""):
+                bad = got & set(forbid.split(","))
+                check(not bad, f"{name}: none of {forbid} reported (got {sorted(bad)})")
             # every anomaly of the record sits on at least one of its segments
             seg_an = set(a for s in segs if s["uid"] == c["uid"] for a in s["anomalies"])
             check(want <= seg_an, f"{name}: the expected anomalies appear on segments too")

@@ -282,6 +282,64 @@ static void test_lost_final_ack(void **state)
 	assert_int_equal(f->rec[0].teardown, TP_TD_FOUR_WAY);
 }
 
+/* The capture ends between the server's FIN and the final ACK: nothing was
+ * lost, the ACK just fell after the end (kernel capture capture-cut.pcap). */
+static void test_capture_ends_in_last_ack(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 40);
+	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 260);
+	uint64_t fin = v->frame;
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	tp_finish(f->an);
+	assert_false(HAS(&f->v[fin], TP_A_LOST_FINAL_ACK));
+	assert_int_equal(f->nrec, 1);
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_int_equal(f->rec[0].orig_state, TP_TIME_WAIT);
+	assert_int_equal(f->rec[0].resp_state, TP_LAST_ACK);
+}
+
+/* The final ACK dies before the capture point: the server's FIN comes again,
+ * and nothing acknowledges it by the end (kernel capture final-ack-unseen.pcap). */
+static void test_fin_resent_never_acked(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 40);
+	uint64_t fin = seg(f, S, FIN | ACK, 5101, 1102, 0, 260)->frame;
+	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
+	assert_true(v->rtx);
+	assert_true(HAS(v, TP_A_FIN_RETRANSMIT));
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK)); /* the FIN itself may have been lost: not known yet */
+	tp_finish(f->an);
+	/* on the FIN whose ACK never came */
+	assert_true(HAS(&f->v[fin], TP_A_LOST_FINAL_ACK));
+	assert_states(&f->v[fin], TP_TIME_WAIT, TP_LAST_ACK);
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_int_equal(f->rec[0].resp_state, TP_LAST_ACK);
+}
+
+/* The resent FIN is acknowledged: the first FIN or its ACK was lost, which
+ * one cannot be told; only the retransmission is flagged. */
+static void test_fin_resent_then_acked(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 40);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 260);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
+	struct tp_verdict *v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->step, TP_STEP_FINAL_ACK);
+	assert_states(v, TP_TIME_WAIT, TP_CLOSED);
+	tp_finish(f->an);
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_FIN_RETRANSMIT));
+}
+
 /* An ACK that covers more than the FIN: the step still counts, the number is flagged. */
 static void test_teardown_bad_ack(void **state)
 {
@@ -760,6 +818,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_three_segment_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_final_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_capture_ends_in_last_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_resent_never_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_resent_then_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_bad_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_checksum_not_analysed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_wireshark_keeps_stray, setup, teardown),

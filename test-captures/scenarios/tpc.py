@@ -16,7 +16,7 @@ usage:
 Scenarios (both roles): close-client-first, close-server-first,
 three-segment, simultaneous-close, half-close, reset-by-client,
 reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
-ipv6, port-reuse, flood-legit (server only).
+final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only).
 """
 import argparse
 import json
@@ -111,7 +111,7 @@ def server(args):
 
 
 def serve_one(sc, c, peer, rnd, args):
-    if sc == "close-client-first":
+    if sc in ("close-client-first", "capture-cut", "final-ack-unseen"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -245,7 +245,8 @@ def client(args):
         return
 
     s = connect(args)
-    if sc in ("close-client-first", "three-segment", "lost-final-ack", "ipv6"):
+    if sc in ("close-client-first", "three-segment", "lost-final-ack", "ipv6", "capture-cut",
+              "final-ack-unseen"):
         s.sendall(b"hello %s\n" % sc.encode())
         recv_line(s)
         if sc in ("three-segment", "ipv6"):
@@ -259,7 +260,16 @@ def client(args):
                     break
             s.setblocking(True)
         s.close()
-        time.sleep(1.5)
+        if sc == "final-ack-unseen":
+            # From now on our pure ACKs die at our output, before any tap:
+            # the final ACK and every re-ACK of the server's FIN. The server
+            # (LAST-ACK) resends its FIN at each RTO and never hears back.
+            nft("add", "chain", "inet", "tpc", "out", "{ type filter hook output priority 0; }")
+            nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.bind_port),
+                "tcp", "flags", "==", "ack", "counter", "drop")
+            time.sleep(2.5)
+        else:
+            time.sleep(1.5)
 
     elif sc == "close-server-first":
         s.sendall(b"hello\n")

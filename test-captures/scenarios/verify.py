@@ -6,6 +6,7 @@ usage:
   verify.py check NAME PCAP      exit 1 if PCAP does not show scenario NAME
   verify.py expected DIR         check every capture in DIR, write DIR/expected.tsv
   verify.py show PCAP            the tshark view the checks use
+  verify.py cut FULL OUT         check capture-cut's full capture, write the cut one
 
 The expectations (Zeek conn_state, anomalies, final RFC 9293 states) are
 fixed per scenario below, from what the scenario does to the kernel; the
@@ -131,10 +132,11 @@ C4, S4 = "10.99.0.1", "10.99.0.2"
 C6, S6 = "fd00:99::1", "fd00:99::2"
 
 
-def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why=""):
+def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why="", forbid="-"):
+    """forbid: anomalies that must not be reported ("*": none at all)."""
     return dict(pcap=pcap, scenario=scen, orig_h=oh, orig_p=op, resp_h=rh, resp_p=rp,
                 expect_conn_state=cs, expect_anomalies=an, expect_orig_final=of, expect_resp_final=rf,
-                why=why)
+                forbid_anomalies=forbid, why=why)
 
 
 def only_stream(pk, n=1):
@@ -284,6 +286,61 @@ def v_lost_final_ack(pk, d):
          f"FIN again #{sf[1].frame} after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
 
 
+def v_final_ack_unseen(pk, d):
+    only_stream(pk)
+    cl = (C4, 40014)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    cf = [p for p in c if p.has(FIN)]
+    sf = [p for p in s if p.has(FIN)]
+    need(len(cf) == 1 and cf[0].frame < sf[0].frame, "the client closed first, once")
+    need(any(p.flags == ACK and acks(p, cf[0].end_seq) and p.frame < sf[0].frame for p in s),
+         "the server ACKed the client's FIN alone (4-way)")
+    need(len(sf) >= 3 and len({p.seq for p in sf}) == 1 and all(p.rtx for p in sf[1:]),
+         "the server sent the same FIN 3+ times (tshark: retransmissions)")
+    need(all(b.t - a.t >= 0.2 for a, b in zip(sf, sf[1:])), "each resent after >= 200 ms (RTO)")
+    need(not any(acks(p, sf[0].end_seq) for p in c), "no final ACK reached the capture point")
+    return [row("final-ack-unseen.pcap", "final-ack-unseen", C4, 40014, S4, 8014, "SF",
+                "lost_final_ack,fin_retransmit", "TIME-WAIT", "LAST-ACK")], \
+        (f"client FIN #{cf[0].frame}; server FIN #{sf[0].frame}, resent at "
+         + ", ".join(f"+{p.t - sf[0].t:.2f}" for p in sf[1:]) + " s; no ACK of it (dropped at the client's output)")
+
+
+def cut(full, out):
+    """Check that the close in FULL completed (the final ACK followed the
+    server's single FIN), then write to OUT the frames up to that FIN."""
+    pk = read(full)
+    cl = (C4, 40011)
+    handshake(pk, cl)
+    first, shape = close_shape(pk, cl)
+    need(first == "client" and shape == "four_way", f"client-first 4-way close (got {first} {shape})")
+    c, s = split(pk, cl)
+    sf = [p for p in s if p.has(FIN)]
+    need(len(sf) == 1, "the server's FIN went out once (its final ACK arrived)")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    final = [p for p in c if p.frame > sf[0].frame and acks(p, sf[0].end_seq)]
+    subprocess.run(["editcap", "-r", full, out, f"1-{sf[0].frame}"], check=True)
+    return (f"full capture: server FIN #{sf[0].frame}, final ACK #{final[0].frame} "
+            f"{1000 * (final[0].t - sf[0].t):.3f} ms later; kept frames 1-{sf[0].frame}")
+
+
+def v_capture_cut(pk, d):
+    only_stream(pk)
+    cl = (C4, 40011)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    cf = [p for p in c if p.has(FIN)]
+    sf = [p for p in s if p.has(FIN)]
+    need(len(cf) == 1 and len(sf) == 1 and cf[0].frame < sf[0].frame, "client FIN, then one server FIN")
+    need(any(p.flags == ACK and acks(p, cf[0].end_seq) and p.frame < sf[0].frame for p in s),
+         "the server ACKed the client's FIN alone (4-way)")
+    need(pk[-1] is sf[0], "the capture ends with the server's FIN")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    return [row("capture-cut.pcap", "capture-cut", C4, 40011, S4, 8011, "SF", "-", "TIME-WAIT", "LAST-ACK",
+                forbid="*")], \
+        f"client FIN #{cf[0].frame}, server ACK, server FIN #{sf[0].frame} last; the final ACK is past the cut"
+
+
 def v_ipv6(pk, d):
     only_stream(pk)
     handshake(pk, (C6, 40012))
@@ -381,13 +438,15 @@ SCENARIOS = {
     "syn-unanswered": v_syn_unanswered,
     "half-open": v_half_open,
     "lost-final-ack": v_lost_final_ack,
+    "final-ack-unseen": v_final_ack_unseen,
+    "capture-cut": v_capture_cut,
     "syn-flood": v_syn_flood,
     "ipv6": v_ipv6,
     "port-reuse": v_port_reuse,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
-        "expect_orig_final", "expect_resp_final"]
+        "expect_orig_final", "expect_resp_final", "forbid_anomalies"]
 
 
 def check(name, pcap, d):
@@ -409,6 +468,13 @@ def main():
         name, pcap = sys.argv[2], sys.argv[3]
         d = os.path.dirname(os.path.abspath(pcap))
         sys.exit(0 if check(name, pcap, d) is not None else 1)
+    if cmd == "cut":
+        try:
+            print(f"verify: capture-cut: {cut(sys.argv[2], sys.argv[3])}")
+        except Fail as e:
+            print(f"verify: capture-cut (full capture): FAILED: {e}", file=sys.stderr)
+            sys.exit(1)
+        return
     if cmd == "show":
         for p in read(sys.argv[2]):
             print(p)
