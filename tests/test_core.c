@@ -282,17 +282,24 @@ static void test_lost_final_ack(void **state)
 	assert_int_equal(f->rec[0].teardown, TP_TD_FOUR_WAY);
 }
 
+/* open_conn, then a client-first close up to the server's FIN (server in
+ * LAST-ACK, as in the kernel's 4-way close). Returns the FIN's frame. */
+static uint64_t close_to_last_ack(struct fx *f)
+{
+	open_conn(f);
+	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
+	seg(f, S, ACK, 5101, 1102, 0, 40);
+	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 260);
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	return v->frame;
+}
+
 /* The capture ends between the server's FIN and the final ACK: nothing was
  * lost, the ACK just fell after the end (kernel capture capture-cut.pcap). */
 static void test_capture_ends_in_last_ack(void **state)
 {
 	struct fx *f = *state;
-	open_conn(f);
-	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
-	seg(f, S, ACK, 5101, 1102, 0, 40);
-	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 260);
-	uint64_t fin = v->frame;
-	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	uint64_t fin = close_to_last_ack(f);
 	tp_finish(f->an);
 	assert_false(HAS(&f->v[fin], TP_A_LOST_FINAL_ACK));
 	assert_int_equal(f->nrec, 1);
@@ -306,10 +313,7 @@ static void test_capture_ends_in_last_ack(void **state)
 static void test_fin_resent_never_acked(void **state)
 {
 	struct fx *f = *state;
-	open_conn(f);
-	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
-	seg(f, S, ACK, 5101, 1102, 0, 40);
-	uint64_t fin = seg(f, S, FIN | ACK, 5101, 1102, 0, 260)->frame;
+	uint64_t fin = close_to_last_ack(f);
 	struct tp_verdict *v = seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
 	assert_true(v->rtx);
 	assert_true(HAS(v, TP_A_FIN_RETRANSMIT));
@@ -327,10 +331,7 @@ static void test_fin_resent_never_acked(void **state)
 static void test_fin_resent_then_acked(void **state)
 {
 	struct fx *f = *state;
-	open_conn(f);
-	seg(f, C, FIN | ACK, 1101, 5101, 0, 10);
-	seg(f, S, ACK, 5101, 1102, 0, 40);
-	seg(f, S, FIN | ACK, 5101, 1102, 0, 260);
+	close_to_last_ack(f);
 	seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
 	struct tp_verdict *v = seg(f, C, ACK, 1102, 5102, 0, 1);
 	assert_int_equal(v->step, TP_STEP_FINAL_ACK);

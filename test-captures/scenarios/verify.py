@@ -286,16 +286,22 @@ def v_lost_final_ack(pk, d):
          f"FIN again #{sf[1].frame} after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
 
 
-def v_final_ack_unseen(pk, d):
+def to_last_ack(pk, cl):
+    """One connection, closed client first, 4-way up to the server's FIN:
+    returns the client's and the server's segments and FINs."""
     only_stream(pk)
-    cl = (C4, 40014)
     handshake(pk, cl)
     c, s = split(pk, cl)
     cf = [p for p in c if p.has(FIN)]
     sf = [p for p in s if p.has(FIN)]
-    need(len(cf) == 1 and cf[0].frame < sf[0].frame, "the client closed first, once")
+    need(len(cf) == 1 and sf and cf[0].frame < sf[0].frame, "the client closed first, once")
     need(any(p.flags == ACK and acks(p, cf[0].end_seq) and p.frame < sf[0].frame for p in s),
          "the server ACKed the client's FIN alone (4-way)")
+    return c, s, cf, sf
+
+
+def v_final_ack_unseen(pk, d):
+    c, s, cf, sf = to_last_ack(pk, (C4, 40014))
     need(len(sf) >= 3 and len({p.seq for p in sf}) == 1 and all(p.rtx for p in sf[1:]),
          "the server sent the same FIN 3+ times (tshark: retransmissions)")
     need(all(b.t - a.t >= 0.2 for a, b in zip(sf, sf[1:])), "each resent after >= 200 ms (RTO)")
@@ -325,15 +331,8 @@ def cut(full, out):
 
 
 def v_capture_cut(pk, d):
-    only_stream(pk)
-    cl = (C4, 40011)
-    handshake(pk, cl)
-    c, s = split(pk, cl)
-    cf = [p for p in c if p.has(FIN)]
-    sf = [p for p in s if p.has(FIN)]
-    need(len(cf) == 1 and len(sf) == 1 and cf[0].frame < sf[0].frame, "client FIN, then one server FIN")
-    need(any(p.flags == ACK and acks(p, cf[0].end_seq) and p.frame < sf[0].frame for p in s),
-         "the server ACKed the client's FIN alone (4-way)")
+    c, s, cf, sf = to_last_ack(pk, (C4, 40011))
+    need(len(sf) == 1, "one server FIN")
     need(pk[-1] is sf[0], "the capture ends with the server's FIN")
     need(not any(p.rtx for p in pk), "no retransmission")
     return [row("capture-cut.pcap", "capture-cut", C4, 40011, S4, 8011, "SF", "-", "TIME-WAIT", "LAST-ACK",
