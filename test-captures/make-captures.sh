@@ -240,7 +240,7 @@ sc_lost-final-ack() { plain lost-final-ack cli 8010 40010; }
 # As close-client-first, but once the client has sent its FIN an nft rule in
 # its namespace drops its pure ACKs at its output, before any tap: the final
 # ACK and every re-ACK. Captured on the server side, which sits in LAST-ACK
-# and resends its FIN at each RTO (~0.2, 0.6, 1.4 s) without an answer.
+# and resends its FIN (at about +0.2, +0.4, +0.8, +1.7 s here) without an answer.
 sc_final-ack-unseen() { plain final-ack-unseen srv 8014 40014; }
 
 # A 4-way close that completes normally (as close-client-first), captured on
