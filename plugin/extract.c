@@ -239,7 +239,7 @@ static field_info *last_in(const struct frame_fields *ff, enum fld f, tvbuff_t *
 
 static guint32 uval(field_info *fi)
 {
-	return fvalue_get_uinteger(&fi->value);
+	return fvalue_get_uinteger(TPP_FI_FVALUE(fi));
 }
 
 /* The address pair of the IPv4 or IPv6 header whose item is fi, read by

@@ -32,6 +32,7 @@ WS_DLL_PUBLIC_DEF const gchar plugin_version[] = TP_VERSION;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
 WS_DLL_PUBLIC_DEF const int plugin_want_minor = WIRESHARK_VERSION_MINOR;
 WS_DLL_PUBLIC void plugin_register(void);
+TPP_PLUGIN_DESCRIBE(TPP_PLUGIN_DESC_DISSECTOR | TPP_PLUGIN_DESC_TAP_LISTENER)
 
 /* ---- registration ids ----------------------------------------------------- */
 
@@ -93,11 +94,11 @@ static guint pref_max_conns;
 static guint pref_max_embryonic;
 static guint pref_flood_min_half_open;
 static guint pref_flood_min_rate;
-static gboolean pref_key_context = FALSE;
-static gboolean pref_zeek_bare = FALSE;
-static gboolean pref_checksum_verify = FALSE;
+static tpp_pref_bool pref_key_context = FALSE;
+static tpp_pref_bool pref_zeek_bare = FALSE;
+static tpp_pref_bool pref_checksum_verify = FALSE;
 static gint pref_split = TP_SPLIT_WIRESHARK;
-static gboolean pref_info_hint = TRUE;
+static tpp_pref_bool pref_info_hint = TRUE;
 
 static const enum_val_t split_vals[] = {
 	{ "wireshark", "As Wireshark: later stray segments stay in the old tcp.stream", TP_SPLIT_WIRESHARK },

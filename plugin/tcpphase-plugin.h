@@ -20,6 +20,8 @@
 #include <epan/proto.h>
 #include <epan/tap.h>
 
+#include "ws-compat.h"
+
 #include "tcpphase.h"
 
 /* What the plugin keeps about one connection (by core connection index). */

@@ -73,8 +73,15 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Section)" = net ] && ok "Section: net" || bad "Section: $(field Section)"
 [ -n "$(field Maintainer)" ] && ok "Maintainer: $(field Maintainer)" || bad "no Maintainer"
 deps=$(field Depends)
-need="libc6 libpcap0.8"
-[ "$with_plugin" = 1 ] && need="$need libwireshark16 libglib2.0-0"
+# The runtime packages of this release's libraries, as dpkg knows them:
+# libwireshark16 on Debian 12, libwireshark18 on 13, libwireshark19 on
+# unstable; libglib2.0-0, or libglib2.0-0t64 since the time_t transition.
+owner() { # the package that holds the library a pkg-config module links
+	dir=$(pkg-config --variable=libdir "$1")
+	dpkg -S "$(readlink -f "$dir/lib$2.so")" | sed -n '1s/:.*//p'
+}
+need="libc6 $(owner libpcap pcap)"
+[ "$with_plugin" = 1 ] && need="$need $(owner wireshark wireshark) $(owner glib-2.0 glib-2.0)"
 for d in $need; do
 	echo "$deps" | tr ',' '\n' | grep -q "^ *$d\( \|$\)" && ok "Depends names $d" || bad "Depends lacks $d: $deps"
 done

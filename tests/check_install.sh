@@ -9,10 +9,12 @@ build=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 HOME=$tmp/home cmake --install "$build" --prefix "$tmp/prefix" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
-so=$tmp/home/.local/lib/wireshark/plugins/4.0/epan/tcpphase.so
+# the series the plugin was built for: build/plugins/<major.minor>/epan
+series=$(basename "$(dirname "$(dirname "$(ls "$build"/plugins/*/epan/tcpphase.so)")")")
+so=$tmp/home/.local/lib/wireshark/plugins/$series/epan/tcpphase.so
 fail=0
 [ -x "$tmp/prefix/bin/tcpphase" ] && echo "ok   CLI installed in PREFIX/bin" || { echo "FAIL CLI not in $tmp/prefix/bin"; fail=1; }
-[ -f "$so" ] && echo "ok   plugin installed in ~/.local/lib/wireshark/plugins/4.0/epan" || { echo "FAIL plugin not at $so"; cat "$tmp/log"; fail=1; }
+[ -f "$so" ] && echo "ok   plugin installed in ~/.local/lib/wireshark/plugins/$series/epan" || { echo "FAIL plugin not at $so"; cat "$tmp/log"; fail=1; }
 "$tmp/prefix/bin/tcpphase" --version | grep -q '^tcpphase ' && echo "ok   installed CLI runs" || { echo "FAIL installed CLI"; fail=1; }
 [ -f "$tmp/prefix/share/man/man1/tcpphase.1" ] && echo "ok   man page installed in PREFIX/share/man/man1" || { echo "FAIL man page not in $tmp/prefix/share/man/man1"; fail=1; }
 # the Debian package's own plugin rule (component deb_plugin) is not for cmake --install
@@ -22,8 +24,8 @@ else
 	echo "ok   no plugin under the prefix (the package's rule stays out of cmake --install)"
 fi
 chmod -R go+rX "$tmp"
-pre=""
-[ "$(id -u)" -ne 0 ] || pre="unshare -U"
+chmod 755 "$tmp"
+pre="sh $(dirname "$0")/unpriv.sh" # root: tshark ignores ~/.local
 if $pre env -u WIRESHARK_PLUGIN_DIR HOME="$tmp/home" tshark -G plugins | grep -q "^tcpphase\.so.*$so\$"; then
 	echo "ok   tshark -G plugins lists the installed tcpphase.so"
 else

@@ -542,8 +542,12 @@ def main():
         nm = subprocess.run(["nm", "-D", "--defined-only", so[0]], capture_output=True, text=True)
         exported = sorted(line.split()[-1] for line in nm.stdout.splitlines() if line.strip())
         entry = ["plugin_register", "plugin_version", "plugin_want_major", "plugin_want_minor"]
-        check(nm.returncode == 0 and exported == entry,
-              f"tcpphase.so exports the four plugin entry points and nothing else: {exported[:6]}")
+        series = os.path.basename(os.path.dirname(os.path.dirname(so[0])))  # plugins/<major.minor>/epan
+        if tuple(int(x) for x in series.split(".")) >= (4, 2):
+            entry.append("plugin_describe")  # 4.2 added it: what the plugin provides
+        check(nm.returncode == 0 and exported == sorted(entry),
+              f"tcpphase.so for Wireshark {series} exports its {len(entry)} plugin entry points "
+              f"and nothing else: {exported[:7]}")
     ts = Tshark(os.path.abspath(plugin_dir))
     if not check(ts.prefix is not None, "tshark -G plugins lists tcpphase.so (" + "; ".join(ts.tried) + ")"):
         print(f"{len(failures)} check(s) failed: the plugin did not load")

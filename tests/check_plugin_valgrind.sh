@@ -15,8 +15,7 @@ fi
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 chmod 755 "$home"
-pre=""
-[ "$(id -u)" -ne 0 ] || pre="unshare -U" # root: tshark would ignore WIRESHARK_PLUGIN_DIR
+pre="sh $(dirname "$0")/unpriv.sh" # root: tshark would ignore WIRESHARK_PLUGIN_DIR
 fail=0 n=0
 for pcap in "$caps"/*.pcap "$caps"/*.pcapng; do
 	[ -f "$pcap" ] || continue
