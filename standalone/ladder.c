@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "analyse.h"
 #include "subcmd.h"
 #include "svg.h"
 

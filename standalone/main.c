@@ -1,520 +1,25 @@
 /*
- * main.c - the tcpphase command line: read a capture (a file or stdin with
- * capfile.c, a live interface with libpcap), decode each packet into a core
- * segment, feed the core, and write what it concludes.
+ * main.c - the tcpphase command line: the options read and checked, then
+ * handed on, to the run (analyse.c) or to a picture subcommand (ladder.c,
+ * timeline.c), which reads options of its own.
  */
-#define _DEFAULT_SOURCE /* u_char in pcap.h, sigaction, fileno */
-#include <assert.h>
+#define _DEFAULT_SOURCE /* fileno */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <pcap/pcap.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <pcap/pcap.h> /* -V names the libpcap linked */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "capfile.h"
-#include "decode.h"
-#include "handoff.h"
+#include "analyse.h"
 #include "output.h"
-#include "spill.h"
 #include "subcmd.h"
 #include "tcpphase.h"
 
-/* Exit codes (documented in the README and --help). */
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2, EXIT_DAMAGED = 3 };
-
-#define MAX_WARNINGS 20
-
-/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the
- * loop and by read_file's reading thread (atomic: lock-free, so a signal
- * handler may store it, and no data race between the threads). */
-static atomic_int g_stop;
-static pcap_t *g_live;
-
-/*
- * --segments: verdicts held until no late verdict can change them. Those
- * of frames below tp_settled_below() are written as the capture goes on
- * (stream); with --conns too, all wait for the end, where they have always
- * followed the connection records.
- */
-struct segbuf {
-	struct tp_verdict *v;   /* a ring: cap is 0 or a power of two */
-	size_t head, n, cap;    /* held: n verdicts from v[head] on, in frame order */
-	int stream;
-	uint64_t written_below; /* frames below it are written */
-	size_t since_check;     /* verdicts held since tp_settled_below was asked */
-	size_t backoff;         /* how many times the last questions freed little */
-	time_t checked;
-};
-
-struct run {
-	const char *source;
-	int linktype;
-	struct tp_analyzer *an;
-	struct out out;
-	struct tp_decode_opts dopts;
-	struct tp_decode_stats dstats;
-	struct segbuf segs;
-	uint64_t packets, read_errors;
-	_Atomic uint64_t warnings; /* counted by both of read_file's threads */
-	int progress;
-	struct capfile *cf;
-	time_t last_progress;
-	const char *filter;
-	struct bpf_for { /* the filter, compiled for each link type met */
-		int linktype, ok;
-		struct bpf_program prog;
-	} bpf[8];
-	int nbpf;
-	int warned_lt[8], nwarned_lt; /* link types already warned unsupported */
-	uint32_t shard_k, shard_n;    /* --shard K/N: only these connections */
-	uint64_t other_shard;
-	const struct sub_hooks *hooks; /* a picture subcommand's, instead of out (sub_analyse) */
-};
-
-/* The i-th verdict held. */
-static struct tp_verdict *segbuf_at(const struct segbuf *b, size_t i)
-{
-	return &b->v[(b->head + i) & (b->cap - 1)];
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	int saved = errno; /* pcap_breakloop may write to a descriptor */
-	g_stop = 1;
-	if (g_live)
-		pcap_breakloop(g_live);
-	errno = saved;
-}
-
-static void cb_amend(void *user, const struct tp_amend *a)
-{
-	struct run *r = user;
-	struct segbuf *b = &r->segs;
-	if (!r->out.segments)
-		return;
-	/* The core promised: nothing written is ever amended. */
-	assert(a->frame >= b->written_below);
-	size_t lo = 0, hi = b->n; /* verdicts are in frame order */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (segbuf_at(b, mid)->frame < a->frame)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < b->n && segbuf_at(b, lo)->frame == a->frame)
-		tp_verdict_amend(segbuf_at(b, lo), a);
-}
-
-static void cb_conn(void *user, const struct tp_conn_record *rec)
-{
-	struct run *r = user;
-	if (r->out.conns)
-		out_conn(&r->out, rec);
-}
-
-static void cb_flood(void *user, const struct tp_flood *f)
-{
-	out_flood(&((struct run *)user)->out, f);
-}
-
-static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		struct tp_verdict *nv = realloc(b->v, cap * sizeof *nv);
-		if (!nv)
-			return -1;
-		/* The part that had wrapped around goes after the old end. */
-		memcpy(nv + b->cap, nv, b->head * sizeof *nv);
-		b->v = nv;
-		b->cap = cap;
-	}
-	*segbuf_at(b, b->n++) = *v;
-	return 0;
-}
-
-/* Write the verdicts held for frames below below; how many. */
-static size_t segbuf_write_below(struct run *r, uint64_t below)
-{
-	struct segbuf *b = &r->segs;
-	size_t written = 0;
-	for (; b->n && segbuf_at(b, 0)->frame < below; written++) {
-		const struct tp_verdict *v = segbuf_at(b, 0);
-		out_segment(&r->out, v);
-		b->written_below = v->frame + 1;
-		b->head = (b->head + 1) & (b->cap - 1);
-		b->n--;
-	}
-	return written;
-}
-
-/* Write the verdicts no amendment can change any more. */
-static void segbuf_write_settled(struct run *r)
-{
-	struct segbuf *b = &r->segs;
-	size_t written = segbuf_write_below(r, tp_settled_below(r->an));
-	/* Little written (a capture shorter than the TIME-WAIT linger, a flood
-	 * of connections in their handshake): ask less often. */
-	if (written < b->since_check / 2) {
-		if (b->backoff < 8)
-			b->backoff++;
-	} else {
-		b->backoff = 0;
-	}
-	b->since_check = 0;
-	b->checked = time(NULL);
-}
-
-/* The fewest verdicts between two questions to the core. The tests' sanitizer
- * build asks after every one (-DTP_SETTLED_EVERY=1), so that each capture's
- * --segments output there is written as it streams, in the smallest steps. */
-#ifndef TP_SETTLED_EVERY
-#define TP_SETTLED_EVERY 16384
-#endif
-
-/* Ask the core now and then: its answer costs a walk over the connections
- * in their handshake or half-closed, so at most about one per segment. On a
- * live capture, also once a second, so that a quiet link still streams. */
-static void segbuf_maybe_write(struct run *r, int live)
-{
-	struct segbuf *b = &r->segs;
-	if (!b->stream || !b->n)
-		return;
-	uint64_t every = tp_stats(r->an)->conns_active;
-	if (every < TP_SETTLED_EVERY)
-		every = TP_SETTLED_EVERY;
-	if (b->since_check >= every << b->backoff || (live && time(NULL) != b->checked))
-		segbuf_write_settled(r);
-}
-
-static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
-{
-	uint64_t n = ++r->warnings;
-	if (n <= MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, packet, what);
-	if (n == MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
-		        r->source);
-}
-
-/* About the packet just read. */
-static void warn_packet(struct run *r, const char *what)
-{
-	warn_packet_n(r, r->packets, what);
-}
-
-static void progress(struct run *r)
-{
-	time_t now = time(NULL);
-	if (now == r->last_progress || !r->cf || !cf_size(r->cf))
-		return;
-	r->last_progress = now;
-	fprintf(stderr, "\rtcpphase: %s: %" PRIu64 " packets, %3.0f%%", r->source, r->packets,
-	        100.0 * (double)cf_offset(r->cf) / (double)cf_size(r->cf));
-}
-
-/* Warn about an unsupported link type once per link type. */
-static void warn_unsupported(struct run *r, int linktype, const char *why)
-{
-	for (int i = 0; i < r->nwarned_lt; i++)
-		if (r->warned_lt[i] == linktype)
-			return;
-	if (r->nwarned_lt < (int)(sizeof r->warned_lt / sizeof r->warned_lt[0]))
-		r->warned_lt[r->nwarned_lt++] = linktype;
-	char msg[160];
-	snprintf(msg, sizeof msg, "%s (link type %d); such packets are counted from now on",
-	         why ? why : "unsupported", linktype);
-	warn_packet(r, msg);
-}
-
-/* What one packet asks of the analyzer, decoded ahead of being fed. */
-struct work {
-	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
-	uint32_t hash; /* with W_SEGMENT: tp_segment_hash's */
-	struct tp_segment seg;
-};
-
-/* Decode one packet into *w (or warn about it): everything but the feeding,
- * and nothing the feeding changes, so that it may run on a thread of its
- * own (read_file). */
-static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
-                          int64_t ts_ns, struct work *w)
-{
-	const char *why = NULL;
-	w->kind = W_NONE;
-	if (r->progress && (r->packets & 0xffff) == 0)
-		progress(r);
-	r->dopts.wirelen = wirelen;
-	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &w->seg, &r->dstats, &why);
-	if (res != TP_DEC_SEGMENT) {
-		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
-			warn_packet(r, why ? why : tp_dec_result_name(res));
-		else if (res == TP_DEC_UNSUPPORTED)
-			warn_unsupported(r, linktype, why);
-		return;
-	}
-	w->seg.frame = r->packets;
-	w->seg.ts_ns = ts_ns;
-	if (r->shard_n && tp_shard_of(&w->seg, r->shard_n) != r->shard_k) {
-		r->other_shard++;
-		w->kind = W_ADVANCE; /* time still passes for this shard's timers */
-		return;
-	}
-	w->kind = W_SEGMENT;
-	w->hash = tp_segment_hash(r->an, &w->seg);
-}
-
-static void feed_work(struct run *r, const struct work *w)
-{
-	if (w->kind == W_ADVANCE) {
-		tp_advance(r->an, w->seg.ts_ns);
-		return;
-	}
-	if (w->kind != W_SEGMENT)
-		return;
-	struct tp_verdict v;
-	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
-	if (r->out.segments) {
-		if (segbuf_push(&r->segs, &v) != 0)
-			warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
-		r->segs.since_check++;
-		segbuf_maybe_write(r, 0);
-	}
-	if (r->hooks && r->hooks->segment)
-		r->hooks->segment(r->hooks->user, r->an, &w->seg, &v);
-}
-
-static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
-                    int64_t ts_ns)
-{
-	struct work w;
-	decode_packet(r, linktype, bytes, caplen, wirelen, ts_ns, &w);
-	feed_work(r, &w);
-}
-
-/* Live capture: libpcap has applied the filter. */
-static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
-{
-	struct run *r = (struct run *)user;
-	r->packets++;
-	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
-	process(r, r->linktype, bytes, h->caplen, h->len, (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec);
-}
-
-/* Compile the filter for one link type; NULL with a message if it cannot. */
-static struct bpf_for *bpf_for(struct run *r, int linktype, char *err, size_t errlen)
-{
-	for (int i = 0; i < r->nbpf; i++)
-		if (r->bpf[i].linktype == linktype)
-			return &r->bpf[i];
-	if (r->nbpf == (int)(sizeof r->bpf / sizeof r->bpf[0]))
-		return NULL;
-	struct bpf_for *b = &r->bpf[r->nbpf++];
-	b->linktype = linktype;
-	/* Files carry LINKTYPE_ values, libpcap wants DLT_ ones: they differ
-	 * only below 104, for raw IP and ATM. */
-	int dlt = linktype == 101 ? DLT_RAW : linktype == 100 ? DLT_ATM_RFC1483 : linktype;
-	pcap_t *dead = pcap_open_dead(dlt, 262144);
-	b->ok = dead && pcap_compile(dead, &b->prog, r->filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
-	if (!b->ok)
-		snprintf(err, errlen, "%s", dead ? pcap_geterr(dead) : "out of memory");
-	if (dead)
-		pcap_close(dead);
-	return b;
-}
-
-/* A file's packet passes the filter: compiled for the packet's own link
- * type, since one pcapng can hold several. */
-static int filter_match(struct run *r, const struct cf_packet *pk)
-{
-	char err[PCAP_ERRBUF_SIZE] = "";
-	struct bpf_for *b = bpf_for(r, pk->linktype, err, sizeof err);
-	if (!b || !b->ok) {
-		char msg[PCAP_ERRBUF_SIZE + 80];
-		snprintf(msg, sizeof msg, "the filter cannot apply to link type %d (%s): its packets are skipped",
-		         pk->linktype, b ? err : "too many link types");
-		if (b && b->ok == 0) {
-			b->ok = -1; /* warned */
-			warn_packet(r, msg);
-		}
-		return 0;
-	}
-	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->origlen };
-	return pcap_offline_filter(&b->prog, &h, pk->data) != 0;
-}
-
-/*
- * Files are read and decoded on a second thread (handoff.c) while this one
- * feeds the analyzer and writes: on the mixed benchmark the reading (the
- * kernel's copy, the record headers, the decoding and the hashing) is about
- * a third of the work. Packets go over in batches, each a slot of a ring.
- * A pipe (tcpdump -w - | tcpphase -r -) is read here a packet at a time, as
- * before: a batch would hold back what has arrived until more comes.
- */
-#define BATCH 1024
-#define NBATCH 4
-
-struct batch {
-	unsigned n;
-	struct work w[BATCH];
-};
-
-struct reader {
-	struct run *r;
-	unsigned batch; /* packets per batch: BATCH, or 1 from a pipe */
-	struct batch b[NBATCH];
-	int rc; /* EXIT_DAMAGED once a record was damaged */
-};
-
-/* Read and decode the next packet into *w; nonzero at the end (or Ctrl-C). */
-static int read_packet(struct reader *rd, struct work *w)
-{
-	struct run *r = rd->r;
-	w->kind = W_NONE;
-	if (g_stop)
-		return 1;
-	struct cf_packet pk;
-	enum cf_result res = cf_next(r->cf, &pk);
-	if (res == CF_END)
-		return 1;
-	if (res == CF_DAMAGED) {
-		fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
-		r->read_errors++;
-		rd->rc = EXIT_DAMAGED;
-		return 0;
-	}
-	r->packets++;
-	if (!r->filter || filter_match(r, &pk))
-		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, w);
-	return 0;
-}
-
-/* handoff_fill_fn: a batch of packets that ask something of the analyzer. */
-static int fill_batch(void *arg, unsigned slot)
-{
-	struct reader *rd = arg;
-	struct batch *b = &rd->b[slot];
-	int end = 0;
-	for (b->n = 0; b->n < rd->batch && !end;) {
-		end = read_packet(rd, &b->w[b->n]);
-		if (b->w[b->n].kind != W_NONE)
-			b->n++;
-	}
-	return end;
-}
-
-/*
- * Read a file to its end (or Ctrl-C); EXIT_DAMAGED if a record was damaged.
- * Packets are fed two behind the newest taken, and the analyzer is told
- * what it will look up (tp_prefetch_bucket, then tp_prefetch_conn), so that
- * the memory it needs arrives while it works on the packets before.
- */
-#define AHEAD 3 /* ring of decoded packets: fed, next, taken just now */
-static int read_file(struct run *r)
-{
-	struct reader *rd = calloc(1, sizeof *rd);
-	struct handoff *h = rd ? handoff_new(NBATCH, fill_batch, rd) : NULL;
-	if (!h) {
-		free(rd);
-		fprintf(stderr, "tcpphase: %s: out of memory\n", r->source);
-		return EXIT_INPUT;
-	}
-	rd->r = r;
-	rd->batch = cf_size(r->cf) ? BATCH : 1;
-	if (rd->batch > 1)
-		handoff_start(h); /* if no thread can start, the batches are read here */
-	struct work w[AHEAD];
-	unsigned i = 0;
-	for (unsigned k = 0; k < AHEAD; k++)
-		w[k].kind = W_NONE;
-	for (int slot; (slot = handoff_take(h)) >= 0; handoff_release(h)) {
-		const struct batch *b = &rd->b[slot];
-		for (unsigned k = 0; k < b->n; k++, i++) {
-			struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
-			*now = b->w[k];
-			if (now->kind == W_SEGMENT)
-				tp_prefetch_bucket(r->an, now->hash);
-			if (next->kind == W_SEGMENT)
-				tp_prefetch_conn(r->an, next->hash);
-			feed_work(r, fed);
-			fed->kind = W_NONE;
-		}
-	}
-	for (unsigned k = 0; k < AHEAD; k++)
-		feed_work(r, &w[(i + k) % AHEAD]);
-	handoff_free(h);
-	int rc = rd->rc;
-	free(rd);
-	return rc;
-}
-
-/* ---- the picture subcommands: the same reading, decoding and feeding ---- */
-
-static void hook_amend(void *user, const struct tp_amend *a)
-{
-	const struct sub_hooks *h = ((struct run *)user)->hooks;
-	if (h->amend)
-		h->amend(h->user, a);
-}
-
-static void hook_conn(void *user, const struct tp_conn_record *rec)
-{
-	const struct sub_hooks *h = ((struct run *)user)->hooks;
-	if (h->conn)
-		h->conn(h->user, rec);
-}
-
-static void hook_flood(void *user, const struct tp_flood *f)
-{
-	const struct sub_hooks *h = ((struct run *)user)->hooks;
-	if (h->flood)
-		h->flood(h->user, f);
-}
-
-int sub_analyse(const char *file, const struct sub_analysis *an, const struct sub_hooks *h)
-{
-	struct run r;
-	memset(&r, 0, sizeof r);
-	char err[PCAP_ERRBUF_SIZE] = "";
-	r.source = strcmp(file, "-") == 0 ? "<stdin>" : file;
-	r.hooks = h;
-	r.dopts.verify_checksums = an->verify_checksums;
-	if (!(r.cf = cf_open(file, err, sizeof err))) {
-		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
-		return EXIT_INPUT;
-	}
-	r.linktype = cf_linktype(r.cf);
-	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
-	struct spill sp;
-	spill_init(&sp, an, r.source, &cb);
-	if (!(r.an = tp_analyzer_new(&an->cfg, &cb))) {
-		fprintf(stderr, "tcpphase: out of memory\n");
-		cf_close(r.cf);
-		return EXIT_INPUT;
-	}
-	r.progress = isatty(STDERR_FILENO) && cf_size(r.cf) > (uint64_t)64 << 20;
-	int rc = read_file(&r);
-	if (r.progress)
-		fprintf(stderr, "\r%60s\r", "");
-	tp_finish(r.an);
-	if (h->finish)
-		h->finish(h->user, r.an);
-	if (r.warnings > MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, (uint64_t)r.warnings);
-	tp_analyzer_free(r.an);
-	spill_close(&sp);
-	cf_close(r.cf);
-	return rc;
-}
+/* What the option readers return to go on; anything else is the exit code
+ * to stop with. */
+#define GO_ON (-1)
 
 static void usage(FILE *f)
 {
@@ -606,31 +111,64 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static pcap_t *open_live(const char *iface, char *err)
+/* The command line as read so far. */
+struct cli {
+	struct cli_run run;
+	struct sub_analysis an;
+	const char *wfile, *color;
+	int conns_too;
+};
+
+static int parse_shard(const char *arg, struct cli_run *run)
 {
-	pcap_t *p = pcap_create(iface, err);
-	if (!p)
-		return NULL;
-	pcap_set_snaplen(p, 262144);
-	pcap_set_promisc(p, 1);
-	pcap_set_timeout(p, 200);
-	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
-	int rc = pcap_activate(p);
-	if (rc < 0) {
-		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
-		pcap_close(p);
-		return NULL;
+	unsigned k, n;
+	char tail;
+	if (sscanf(arg, "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || k >= n) {
+		fprintf(stderr, "tcpphase: --shard takes K/N with 0 <= K < N, e.g. 0/4\n");
+		return SUB_EXIT_USAGE;
 	}
-	return p;
+	run->shard_k = k;
+	run->shard_n = n;
+	return GO_ON;
 }
 
-int main(int argc, char **argv)
+/* Not one of the CLI's own: an analysis option, or the usage. */
+static int analysis_option(int opt, const char *arg, struct sub_analysis *an)
 {
-	/* Subcommands first: they have options of their own. */
-	if (argc > 1 && strcmp(argv[1], "ladder") == 0)
-		return ladder_main(argc - 1, argv + 1);
-	if (argc > 1 && strcmp(argv[1], "timeline") == 0)
-		return timeline_main(argc - 1, argv + 1);
+	int rc = sub_analysis_opt(opt, arg, an);
+	if (rc > 0)
+		usage(stderr);
+	return rc == 0 ? GO_ON : SUB_EXIT_USAGE;
+}
+
+/* -h, -V and --list-anomalies answer at once, whatever follows them. */
+static int apply_option(int opt, const char *arg, struct cli *c)
+{
+	switch (opt) {
+	case 'r': c->run.file = arg; break;
+	case 'i': c->run.iface = arg; break;
+	case 's': c->run.segments = 1; break;
+	case OPT_CONNS: c->conns_too = 1; break;
+	case 'F':
+		if (out_parse_format(arg, &c->run.fmt) != 0) {
+			fprintf(stderr, "tcpphase: unknown format '%s' (text, json, csv, zeek)\n", arg);
+			return SUB_EXIT_USAGE;
+		}
+		break;
+	case 'w': c->wfile = arg; break;
+	case OPT_COLOR: c->color = arg; break;
+	case OPT_NOSUMMARY: c->run.summary = 0; break;
+	case OPT_LIST: list_anomalies(); return SUB_EXIT_OK;
+	case OPT_SHARD: return parse_shard(arg, &c->run);
+	case 'h': usage(stdout); return SUB_EXIT_OK;
+	case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return SUB_EXIT_OK;
+	default: return analysis_option(opt, arg, &c->an);
+	}
+	return GO_ON;
+}
+
+static int parse_options(int argc, char **argv, struct cli *c)
+{
 	static const struct option own[] = {
 		{ "segments", no_argument, 0, 's' },       { "conns", no_argument, 0, OPT_CONNS },
 		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
@@ -642,177 +180,55 @@ int main(int argc, char **argv)
 	/* The analysis options are the ones the subcommands take too (subcmd.c). */
 	struct option longopts[48];
 	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
-	struct sub_analysis aopts;
-	sub_analysis_default(&aopts);
-	struct run r;
-	memset(&r, 0, sizeof r);
-	r.out.f = stdout;
-	const char *file = NULL, *iface = NULL, *wfile = NULL, *color = "auto";
-	int summary = 1, conns_too = 0, opt;
+	int opt, rc = GO_ON;
+	while (rc == GO_ON && (opt = getopt_long(argc, argv, "r:i:sF:w:hV", longopts, NULL)) != -1)
+		rc = apply_option(opt, optarg, c);
+	return rc;
+}
 
-	while ((opt = getopt_long(argc, argv, "r:i:sF:w:hV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': file = optarg; break;
-		case 'i': iface = optarg; break;
-		case 's': r.out.segments = 1; break;
-		case OPT_CONNS: conns_too = 1; break;
-		case 'F':
-			if (out_parse_format(optarg, &r.out.fmt) != 0) {
-				fprintf(stderr, "tcpphase: unknown format '%s' (text, json, csv, zeek)\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'w': wfile = optarg; break;
-		case OPT_COLOR: color = optarg; break;
-		case OPT_NOSUMMARY: summary = 0; break;
-		case OPT_LIST: list_anomalies(); return EXIT_OK;
-		case OPT_SHARD: {
-			unsigned k, n;
-			char tail;
-			if (sscanf(optarg, "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || k >= n) {
-				fprintf(stderr, "tcpphase: --shard takes K/N with 0 <= K < N, e.g. 0/4\n");
-				return EXIT_USAGE;
-			}
-			r.shard_k = k;
-			r.shard_n = n;
-			break;
-		}
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return EXIT_OK;
-		default: {
-			int rc = sub_analysis_opt(opt, optarg, &aopts);
-			if (rc > 0)
-				usage(stderr);
-			if (rc != 0)
-				return EXIT_USAGE;
-		}
-		}
-	}
-	r.dopts.verify_checksums = aopts.verify_checksums;
-	if (!file == !iface) {
+/* What the options mean together; -w's file opened. */
+static int check_options(struct cli *c)
+{
+	struct cli_run *run = &c->run;
+	if (!run->file == !run->iface) {
 		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\n");
 		usage(stderr);
-		return EXIT_USAGE;
+		return SUB_EXIT_USAGE;
 	}
-	if (r.out.segments && r.out.fmt == OUT_ZEEK) {
+	if (run->segments && run->fmt == OUT_ZEEK) {
 		fprintf(stderr, "tcpphase: the zeek format is a conn.log: it has no per-segment records\n");
-		return EXIT_USAGE;
+		return SUB_EXIT_USAGE;
 	}
-	r.out.conns = !r.out.segments || conns_too;
-	r.segs.stream = r.out.segments && !r.out.conns;
-	if (wfile && !(r.out.f = fopen(wfile, "w"))) {
-		fprintf(stderr, "tcpphase: %s: %s\n", wfile, strerror(errno));
-		return EXIT_USAGE;
+	run->conns = !run->segments || c->conns_too;
+	if (c->wfile && !(run->f = fopen(c->wfile, "w"))) {
+		fprintf(stderr, "tcpphase: %s: %s\n", c->wfile, strerror(errno));
+		return SUB_EXIT_USAGE;
 	}
-	r.out.color = strcmp(color, "always") == 0 ||
-	              (strcmp(color, "auto") == 0 && r.out.fmt == OUT_TEXT && isatty(fileno(r.out.f)) && !getenv("NO_COLOR"));
+	run->color = strcmp(c->color, "always") == 0 ||
+	             (strcmp(c->color, "auto") == 0 && run->fmt == OUT_TEXT && isatty(fileno(run->f)) && !getenv("NO_COLOR"));
+	return GO_ON;
+}
 
-	char err[PCAP_ERRBUF_SIZE] = "";
-	r.source = file ? (strcmp(file, "-") == 0 ? "<stdin>" : file) : iface;
-	pcap_t *p = NULL;
-	if (file)
-		r.cf = cf_open(file, err, sizeof err);
-	else
-		p = open_live(iface, err);
-	if (!p && !r.cf) {
-		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
-		return EXIT_INPUT;
-	}
-	if (r.cf)
-		cf_stop_on(r.cf, &g_stop); /* Ctrl-C ends a wait for a pipe's writer */
-	r.linktype = p ? pcap_datalink(p) : cf_linktype(r.cf);
-	char *filter = join_args(argc - optind, argv + optind);
-	if (filter && *filter) {
-		r.filter = filter; /* freed at the end */
-		struct bpf_program prog;
-		if (p && (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0)) {
-			fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, pcap_geterr(p));
-			pcap_close(p);
-			free(filter);
-			return EXIT_USAGE;
-		}
-		if (p)
-			pcap_freecode(&prog);
-		/* A file: check the filter now, for its first link type (Ethernet
-		 * when a pcapng has not described an interface yet). */
-		struct bpf_for *b = r.cf ? bpf_for(&r, r.linktype >= 0 ? r.linktype : DLT_EN10MB, err, sizeof err) : NULL;
-		if (b && !b->ok) {
-			fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, err);
-			cf_close(r.cf);
-			free(filter);
-			return EXIT_USAGE;
-		}
-	}
-
-	struct tp_callbacks cb = { .user = &r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
-	struct spill sp;
-	spill_init(&sp, &aopts, r.source, &cb);
-	r.an = tp_analyzer_new(&aopts.cfg, &cb);
-	if (!r.an) {
-		fprintf(stderr, "tcpphase: out of memory\n");
-		return EXIT_INPUT;
-	}
-	if (file)
-		r.progress = isatty(STDERR_FILENO) && cf_size(r.cf) > (uint64_t)64 << 20;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	/* A write to a full pipe goes on after the signal: stdio would
-	 * otherwise take the EINTR for an error and drop what it held. */
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (iface)
-		g_live = p;
-
-	int rc = EXIT_OK;
-	if (r.cf)
-		rc = read_file(&r);
-	while (p) {
-		int n = pcap_dispatch(p, -1, handle_packet, (u_char *)&r);
-		if (n == PCAP_ERROR_BREAK || g_stop)
-			break;
-		if (n == PCAP_ERROR) {
-			fprintf(stderr, "tcpphase: %s: after packet %" PRIu64 ": %s; analysing what was read\n", r.source,
-			        r.packets, pcap_geterr(p));
-			r.read_errors++;
-			rc = EXIT_DAMAGED;
-			break;
-		}
-		segbuf_maybe_write(&r, 1);
-		if (r.out.f == stdout)
-			fflush(stdout);
-	}
-	if (r.progress)
-		fprintf(stderr, "\r%60s\r", "");
-	/* Interrupted or not, settle every connection: nothing seen is lost. */
-	tp_finish(r.an);
-	segbuf_write_below(&r, UINT64_MAX); /* all settled now */
-
-	struct out_run_info ri = { .source = r.source, .packets = r.packets, .read_errors = r.read_errors,
-	                           .dec = &r.dstats, .interrupted = g_stop != 0,
-	                           .shard_k = r.shard_k, .shard_n = r.shard_n, .other_shard = r.other_shard };
-	if (iface) {
-		struct pcap_stat ps;
-		if (pcap_stats(p, &ps) == 0)
-			ri.pcap_drops = ps.ps_drop;
-	}
-	if (summary)
-		out_summary(&r.out, tp_stats(r.an), &ri);
-	if (r.warnings > MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r.source, (uint64_t)r.warnings);
-	fflush(r.out.f);
-	if (r.out.f != stdout)
-		fclose(r.out.f);
-	tp_analyzer_free(r.an);
-	spill_close(&sp);
-	free(r.segs.v);
-	for (int i = 0; i < r.nbpf; i++)
-		if (r.bpf[i].ok == 1)
-			pcap_freecode(&r.bpf[i].prog);
+int main(int argc, char **argv)
+{
+	/* Subcommands first: they have options of their own. */
+	if (argc > 1 && strcmp(argv[1], "ladder") == 0)
+		return ladder_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "timeline") == 0)
+		return timeline_main(argc - 1, argv + 1);
+	struct cli c = { .run = { .f = stdout, .summary = 1 }, .color = "auto" };
+	c.run.an = &c.an;
+	sub_analysis_default(&c.an);
+	int rc = parse_options(argc, argv, &c);
+	if (rc == GO_ON)
+		rc = check_options(&c);
+	if (rc != GO_ON)
+		return rc;
+	char *filter = join_args(argc - optind, argv + optind); /* what is left: the BPF expression */
+	c.run.filter = filter;
+	rc = analyse_cli(&c.run);
+	if (c.run.f != stdout)
+		fclose(c.run.f);
 	free(filter);
-	if (p)
-		pcap_close(p);
-	cf_close(r.cf);
 	return rc;
 }

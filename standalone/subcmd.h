@@ -1,10 +1,7 @@
 /*
  * subcmd.h - what the picture subcommands (`tcpphase ladder`, ladder.c;
- * `tcpphase timeline`, timeline.c) share with the CLI: main.c's reading,
- * decoding and feeding, with hooks instead of the record writers, and the
- * CLI's analysis options (subcmd.c). The pictures are drawn from the core's
- * verdicts, amendments, records and alerts exactly as the CLI gets them: there
- * is no second analysis.
+ * `tcpphase timeline`, timeline.c) share with the CLI: its exit codes and
+ * analysis options (subcmd.c). The run that feeds them is analyse.h's.
  */
 #ifndef TP_SUBCMD_H
 #define TP_SUBCMD_H
@@ -15,22 +12,8 @@
 
 #include "tcpphase.h"
 
-/* The CLI's exit codes (main.c, README, --help). */
+/* The CLI's exit codes (README, --help). */
 enum { SUB_EXIT_OK = 0, SUB_EXIT_USAGE = 1, SUB_EXIT_INPUT = 2, SUB_EXIT_DAMAGED = 3 };
-
-struct sub_hooks {
-	void *user;
-	/* Every TCP segment as the front end decoded it, with the verdict
-	 * tp_feed() gave (an: the analyzer, to ask it more); later amendments
-	 * to it come through amend. */
-	void (*segment)(void *user, const struct tp_analyzer *an, const struct tp_segment *seg,
-	                const struct tp_verdict *v);
-	void (*amend)(void *user, const struct tp_amend *a);
-	void (*conn)(void *user, const struct tp_conn_record *r);
-	void (*flood)(void *user, const struct tp_flood *f);
-	/* After tp_finish(): what the end of the capture settled. */
-	void (*finish)(void *user, const struct tp_analyzer *an);
-};
 
 /* The analysis the subcommands ask for: the core's configuration and the
  * decoder's checksum mode, as the CLI's options set them. */
@@ -41,14 +24,8 @@ struct sub_analysis {
 	int no_spill;          /* --no-spill */
 };
 
-/*
- * main.c: read FILE ("-": standard input) with the CLI's reader, decode
- * every packet and feed the core as `tcpphase -r FILE` does (same warnings on
- * stderr), calling the hooks; tp_finish() at the end. Returns the CLI's exit
- * code: SUB_EXIT_OK, SUB_EXIT_INPUT (cannot open) or SUB_EXIT_DAMAGED.
- */
-int sub_analyse(const char *file, const struct sub_analysis *an, const struct sub_hooks *h);
-
+/* The subcommands, from their own name on (argv[0] "ladder"): main.c
+ * hands them the command line before it reads any option. */
 int ladder_main(int argc, char **argv);
 int timeline_main(int argc, char **argv);
 

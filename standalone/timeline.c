@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyse.h"
 #include "subcmd.h"
 #include "svg.h"
 

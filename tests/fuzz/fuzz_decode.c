@@ -1,5 +1,5 @@
 /*
- * fuzz_decode.c - libFuzzer target for the decoder chain (standalone/decode/)
+ * fuzz_decode.c - libFuzzer target for the decoder chain (decode/)
  * from raw link-layer bytes to a core segment, and on into the core.
  *
  * Input: one selector byte, then the captured packet (caplen = the rest).

@@ -1,0 +1,729 @@
+/*
+ * analyse.c - one analysis run (analyse.h): a capture file read on a thread
+ * of its own and decoded ahead, or a live interface through libpcap; the
+ * core fed; its verdicts, records and alerts written (output.c) or handed
+ * to a picture subcommand's hooks.
+ */
+#define _DEFAULT_SOURCE /* u_char in pcap.h, sigaction */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyse.h"
+#include "capfile.h"
+#include "decode.h"
+#include "handoff.h"
+#include "output.h"
+#include "spill.h"
+#include "subcmd.h"
+#include "tcpphase.h"
+
+#define MAX_WARNINGS 20
+
+/* The one piece of process-wide state: set by SIGINT/SIGTERM, read by the
+ * loop and by read_file's reading thread (atomic: lock-free, so a signal
+ * handler may store it, and no data race between the threads). */
+static atomic_int g_stop;
+static pcap_t *g_live;
+
+/*
+ * --segments: verdicts held until no late verdict can change them. Those
+ * of frames below tp_settled_below() are written as the capture goes on
+ * (stream); with --conns too, all wait for the end, where they have always
+ * followed the connection records.
+ */
+struct segbuf {
+	struct tp_verdict *v;   /* a ring: cap is 0 or a power of two */
+	size_t head, n, cap;    /* held: n verdicts from v[head] on, in frame order */
+	int stream;
+	uint64_t written_below; /* frames below it are written */
+	size_t since_check;     /* verdicts held since tp_settled_below was asked */
+	size_t backoff;         /* how many times the last questions freed little */
+	time_t checked;
+};
+
+struct run {
+	const char *source;
+	int linktype;
+	struct tp_analyzer *an;
+	struct out out;
+	struct tp_decode_opts dopts;
+	struct tp_decode_stats dstats;
+	struct segbuf segs;
+	uint64_t packets, read_errors;
+	_Atomic uint64_t warnings; /* counted by both of read_file's threads */
+	int progress;
+	struct capfile *cf;     /* the file read, or NULL */
+	pcap_t *live;           /* the interface captured on, or NULL */
+	time_t last_progress;
+	const char *filter;
+	struct bpf_for { /* the filter, compiled for each link type met */
+		int linktype, ok;
+		struct bpf_program prog;
+	} bpf[8];
+	int nbpf;
+	int warned_lt[8], nwarned_lt; /* link types already warned unsupported */
+	uint32_t shard_k, shard_n;    /* --shard K/N: only these connections */
+	uint64_t other_shard;
+	const struct sub_hooks *hooks; /* a picture subcommand's, instead of out (sub_analyse) */
+};
+
+/* The i-th verdict held. */
+static struct tp_verdict *segbuf_at(const struct segbuf *b, size_t i)
+{
+	return &b->v[(b->head + i) & (b->cap - 1)];
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int saved = errno; /* pcap_breakloop may write to a descriptor */
+	g_stop = 1;
+	if (g_live)
+		pcap_breakloop(g_live);
+	errno = saved;
+}
+
+static void cb_amend(void *user, const struct tp_amend *a)
+{
+	struct run *r = user;
+	struct segbuf *b = &r->segs;
+	if (!r->out.segments)
+		return;
+	/* The core promised: nothing written is ever amended. */
+	assert(a->frame >= b->written_below);
+	size_t lo = 0, hi = b->n; /* verdicts are in frame order */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (segbuf_at(b, mid)->frame < a->frame)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->n && segbuf_at(b, lo)->frame == a->frame)
+		tp_verdict_amend(segbuf_at(b, lo), a);
+}
+
+static void cb_conn(void *user, const struct tp_conn_record *rec)
+{
+	struct run *r = user;
+	if (r->out.conns)
+		out_conn(&r->out, rec);
+}
+
+static void cb_flood(void *user, const struct tp_flood *f)
+{
+	out_flood(&((struct run *)user)->out, f);
+}
+
+static int segbuf_push(struct segbuf *b, const struct tp_verdict *v)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		struct tp_verdict *nv = realloc(b->v, cap * sizeof *nv);
+		if (!nv)
+			return -1;
+		/* The part that had wrapped around goes after the old end. */
+		memcpy(nv + b->cap, nv, b->head * sizeof *nv);
+		b->v = nv;
+		b->cap = cap;
+	}
+	*segbuf_at(b, b->n++) = *v;
+	return 0;
+}
+
+/* Write the verdicts held for frames below below; how many. */
+static size_t segbuf_write_below(struct run *r, uint64_t below)
+{
+	struct segbuf *b = &r->segs;
+	size_t written = 0;
+	for (; b->n && segbuf_at(b, 0)->frame < below; written++) {
+		const struct tp_verdict *v = segbuf_at(b, 0);
+		out_segment(&r->out, v);
+		b->written_below = v->frame + 1;
+		b->head = (b->head + 1) & (b->cap - 1);
+		b->n--;
+	}
+	return written;
+}
+
+/* Write the verdicts no amendment can change any more. */
+static void segbuf_write_settled(struct run *r)
+{
+	struct segbuf *b = &r->segs;
+	size_t written = segbuf_write_below(r, tp_settled_below(r->an));
+	/* Little written (a capture shorter than the TIME-WAIT linger, a flood
+	 * of connections in their handshake): ask less often. */
+	if (written < b->since_check / 2) {
+		if (b->backoff < 8)
+			b->backoff++;
+	} else {
+		b->backoff = 0;
+	}
+	b->since_check = 0;
+	b->checked = time(NULL);
+}
+
+/* The fewest verdicts between two questions to the core. The tests' sanitizer
+ * build asks after every one (-DTP_SETTLED_EVERY=1), so that each capture's
+ * --segments output there is written as it streams, in the smallest steps. */
+#ifndef TP_SETTLED_EVERY
+#define TP_SETTLED_EVERY 16384
+#endif
+
+/* Ask the core now and then: its answer costs a walk over the connections
+ * in their handshake or half-closed, so at most about one per segment. On a
+ * live capture, also once a second, so that a quiet link still streams. */
+static void segbuf_maybe_write(struct run *r, int live)
+{
+	struct segbuf *b = &r->segs;
+	if (!b->stream || !b->n)
+		return;
+	uint64_t every = tp_stats(r->an)->conns_active;
+	if (every < TP_SETTLED_EVERY)
+		every = TP_SETTLED_EVERY;
+	if (b->since_check >= every << b->backoff || (live && time(NULL) != b->checked))
+		segbuf_write_settled(r);
+}
+
+static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
+{
+	uint64_t n = ++r->warnings;
+	if (n <= MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, packet, what);
+	if (n == MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
+		        r->source);
+}
+
+/* About the packet just read. */
+static void warn_packet(struct run *r, const char *what)
+{
+	warn_packet_n(r, r->packets, what);
+}
+
+static void progress(struct run *r)
+{
+	time_t now = time(NULL);
+	if (now == r->last_progress || !r->cf || !cf_size(r->cf))
+		return;
+	r->last_progress = now;
+	fprintf(stderr, "\rtcpphase: %s: %" PRIu64 " packets, %3.0f%%", r->source, r->packets,
+	        100.0 * (double)cf_offset(r->cf) / (double)cf_size(r->cf));
+}
+
+/* Warn about an unsupported link type once per link type. */
+static void warn_unsupported(struct run *r, int linktype, const char *why)
+{
+	for (int i = 0; i < r->nwarned_lt; i++)
+		if (r->warned_lt[i] == linktype)
+			return;
+	if (r->nwarned_lt < (int)(sizeof r->warned_lt / sizeof r->warned_lt[0]))
+		r->warned_lt[r->nwarned_lt++] = linktype;
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s (link type %d); such packets are counted from now on",
+	         why ? why : "unsupported", linktype);
+	warn_packet(r, msg);
+}
+
+/* What one packet asks of the analyzer, decoded ahead of being fed. */
+struct work {
+	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
+	uint32_t hash; /* with W_SEGMENT: tp_segment_hash's */
+	struct tp_segment seg;
+};
+
+/* Decode one packet into *w (or warn about it): everything but the feeding,
+ * and nothing the feeding changes, so that it may run on a thread of its
+ * own (read_file). */
+static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
+                          int64_t ts_ns, struct work *w)
+{
+	const char *why = NULL;
+	w->kind = W_NONE;
+	if (r->progress && (r->packets & 0xffff) == 0)
+		progress(r);
+	r->dopts.wirelen = wirelen;
+	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &w->seg, &r->dstats, &why);
+	if (res != TP_DEC_SEGMENT) {
+		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
+			warn_packet(r, why ? why : tp_dec_result_name(res));
+		else if (res == TP_DEC_UNSUPPORTED)
+			warn_unsupported(r, linktype, why);
+		return;
+	}
+	w->seg.frame = r->packets;
+	w->seg.ts_ns = ts_ns;
+	if (r->shard_n && tp_shard_of(&w->seg, r->shard_n) != r->shard_k) {
+		r->other_shard++;
+		w->kind = W_ADVANCE; /* time still passes for this shard's timers */
+		return;
+	}
+	w->kind = W_SEGMENT;
+	w->hash = tp_segment_hash(r->an, &w->seg);
+}
+
+static void feed_work(struct run *r, const struct work *w)
+{
+	if (w->kind == W_ADVANCE) {
+		tp_advance(r->an, w->seg.ts_ns);
+		return;
+	}
+	if (w->kind != W_SEGMENT)
+		return;
+	struct tp_verdict v;
+	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
+	if (r->out.segments) {
+		if (segbuf_push(&r->segs, &v) != 0)
+			warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
+		r->segs.since_check++;
+		segbuf_maybe_write(r, 0);
+	}
+	if (r->hooks && r->hooks->segment)
+		r->hooks->segment(r->hooks->user, r->an, &w->seg, &v);
+}
+
+static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t caplen, uint32_t wirelen,
+                    int64_t ts_ns)
+{
+	struct work w;
+	decode_packet(r, linktype, bytes, caplen, wirelen, ts_ns, &w);
+	feed_work(r, &w);
+}
+
+/* Live capture: libpcap has applied the filter. */
+static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct run *r = (struct run *)user;
+	r->packets++;
+	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
+	process(r, r->linktype, bytes, h->caplen, h->len, (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec);
+}
+
+/* Compile the filter for one link type; NULL with a message if it cannot. */
+static struct bpf_for *bpf_for(struct run *r, int linktype, char *err, size_t errlen)
+{
+	for (int i = 0; i < r->nbpf; i++)
+		if (r->bpf[i].linktype == linktype)
+			return &r->bpf[i];
+	if (r->nbpf == (int)(sizeof r->bpf / sizeof r->bpf[0]))
+		return NULL;
+	struct bpf_for *b = &r->bpf[r->nbpf++];
+	b->linktype = linktype;
+	/* Files carry LINKTYPE_ values, libpcap wants DLT_ ones: they differ
+	 * only below 104, for raw IP and ATM. */
+	int dlt = linktype == 101 ? DLT_RAW : linktype == 100 ? DLT_ATM_RFC1483 : linktype;
+	pcap_t *dead = pcap_open_dead(dlt, 262144);
+	b->ok = dead && pcap_compile(dead, &b->prog, r->filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
+	if (!b->ok)
+		snprintf(err, errlen, "%s", dead ? pcap_geterr(dead) : "out of memory");
+	if (dead)
+		pcap_close(dead);
+	return b;
+}
+
+/* A file's packet passes the filter: compiled for the packet's own link
+ * type, since one pcapng can hold several. */
+static int filter_match(struct run *r, const struct cf_packet *pk)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct bpf_for *b = bpf_for(r, pk->linktype, err, sizeof err);
+	if (!b || !b->ok) {
+		char msg[PCAP_ERRBUF_SIZE + 80];
+		snprintf(msg, sizeof msg, "the filter cannot apply to link type %d (%s): its packets are skipped",
+		         pk->linktype, b ? err : "too many link types");
+		if (b && b->ok == 0) {
+			b->ok = -1; /* warned */
+			warn_packet(r, msg);
+		}
+		return 0;
+	}
+	struct pcap_pkthdr h = { .caplen = pk->caplen, .len = pk->origlen };
+	return pcap_offline_filter(&b->prog, &h, pk->data) != 0;
+}
+
+/*
+ * Files are read and decoded on a second thread (handoff.c) while this one
+ * feeds the analyzer and writes: on the mixed benchmark the reading (the
+ * kernel's copy, the record headers, the decoding and the hashing) is about
+ * a third of the work. Packets go over in batches, each a slot of a ring.
+ * A pipe (tcpdump -w - | tcpphase -r -) is read here a packet at a time, as
+ * before: a batch would hold back what has arrived until more comes.
+ */
+#define BATCH 1024
+#define NBATCH 4
+
+struct batch {
+	unsigned n;
+	struct work w[BATCH];
+};
+
+struct reader {
+	struct run *r;
+	unsigned batch; /* packets per batch: BATCH, or 1 from a pipe */
+	struct batch b[NBATCH];
+	int rc; /* SUB_EXIT_DAMAGED once a record was damaged */
+};
+
+/* Read and decode the next packet into *w; nonzero at the end (or Ctrl-C). */
+static int read_packet(struct reader *rd, struct work *w)
+{
+	struct run *r = rd->r;
+	w->kind = W_NONE;
+	if (g_stop)
+		return 1;
+	struct cf_packet pk;
+	enum cf_result res = cf_next(r->cf, &pk);
+	if (res == CF_END)
+		return 1;
+	if (res == CF_DAMAGED) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
+		r->read_errors++;
+		rd->rc = SUB_EXIT_DAMAGED;
+		return 0;
+	}
+	r->packets++;
+	if (!r->filter || filter_match(r, &pk))
+		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, w);
+	return 0;
+}
+
+/* handoff_fill_fn: a batch of packets that ask something of the analyzer. */
+static int fill_batch(void *arg, unsigned slot)
+{
+	struct reader *rd = arg;
+	struct batch *b = &rd->b[slot];
+	int end = 0;
+	for (b->n = 0; b->n < rd->batch && !end;) {
+		end = read_packet(rd, &b->w[b->n]);
+		if (b->w[b->n].kind != W_NONE)
+			b->n++;
+	}
+	return end;
+}
+
+/*
+ * Read a file to its end (or Ctrl-C); SUB_EXIT_DAMAGED if a record was damaged.
+ * Packets are fed two behind the newest taken, and the analyzer is told
+ * what it will look up (tp_prefetch_bucket, then tp_prefetch_conn), so that
+ * the memory it needs arrives while it works on the packets before.
+ */
+#define AHEAD 3 /* ring of decoded packets: fed, next, taken just now */
+static int read_file(struct run *r)
+{
+	struct reader *rd = calloc(1, sizeof *rd);
+	struct handoff *h = rd ? handoff_new(NBATCH, fill_batch, rd) : NULL;
+	if (!h) {
+		free(rd);
+		fprintf(stderr, "tcpphase: %s: out of memory\n", r->source);
+		return SUB_EXIT_INPUT;
+	}
+	rd->r = r;
+	rd->batch = cf_size(r->cf) ? BATCH : 1;
+	if (rd->batch > 1)
+		handoff_start(h); /* if no thread can start, the batches are read here */
+	struct work w[AHEAD];
+	unsigned i = 0;
+	for (unsigned k = 0; k < AHEAD; k++)
+		w[k].kind = W_NONE;
+	for (int slot; (slot = handoff_take(h)) >= 0; handoff_release(h)) {
+		const struct batch *b = &rd->b[slot];
+		for (unsigned k = 0; k < b->n; k++, i++) {
+			struct work *now = &w[(i + 2) % AHEAD], *next = &w[(i + 1) % AHEAD], *fed = &w[i % AHEAD];
+			*now = b->w[k];
+			if (now->kind == W_SEGMENT)
+				tp_prefetch_bucket(r->an, now->hash);
+			if (next->kind == W_SEGMENT)
+				tp_prefetch_conn(r->an, next->hash);
+			feed_work(r, fed);
+			fed->kind = W_NONE;
+		}
+	}
+	for (unsigned k = 0; k < AHEAD; k++)
+		feed_work(r, &w[(i + k) % AHEAD]);
+	handoff_free(h);
+	int rc = rd->rc;
+	free(rd);
+	return rc;
+}
+
+
+/* Nothing but the file's name: "-" is standard input. */
+static const char *source_name(const char *file)
+{
+	return strcmp(file, "-") == 0 ? "<stdin>" : file;
+}
+
+/* The analyzer, with a store for lingering connections unless --no-spill;
+ * -1 after a message. cb must be complete but for the store. */
+static int start_analyzer(struct run *r, const struct sub_analysis *an, struct tp_callbacks *cb, struct spill *sp)
+{
+	spill_init(sp, an, r->source, cb);
+	if (!(r->an = tp_analyzer_new(&an->cfg, cb))) {
+		fprintf(stderr, "tcpphase: out of memory\n");
+		return -1;
+	}
+	/* Only a big file takes long enough to be worth a progress line. */
+	if (r->cf)
+		r->progress = isatty(STDERR_FILENO) && cf_size(r->cf) > (uint64_t)64 << 20;
+	return 0;
+}
+
+/* After the last packet, interrupted or not: settle every connection, so
+ * that nothing seen is lost. */
+static void end_input(struct run *r)
+{
+	if (r->progress)
+		fprintf(stderr, "\r%60s\r", "");
+	tp_finish(r->an);
+}
+
+/* The warnings past MAX_WARNINGS were only counted: say how many. */
+static void warn_total(const struct run *r)
+{
+	if (r->warnings > MAX_WARNINGS)
+		fprintf(stderr, "tcpphase: %s: %" PRIu64 " packet warnings in all\n", r->source, (uint64_t)r->warnings);
+}
+
+/* ---- tcpphase -r FILE | -i IFACE: the records written ---------------------- */
+
+static void run_init_cli(struct run *r, const struct cli_run *c)
+{
+	memset(r, 0, sizeof *r);
+	r->source = c->file ? source_name(c->file) : c->iface;
+	r->out.f = c->f;
+	r->out.fmt = c->fmt;
+	r->out.color = c->color;
+	r->out.segments = c->segments;
+	r->out.conns = c->conns;
+	/* With connection records too, the segments wait for the end, where
+	 * they have always followed them. */
+	r->segs.stream = c->segments && !c->conns;
+	r->dopts.verify_checksums = c->an->verify_checksums;
+	r->shard_k = c->shard_k;
+	r->shard_n = c->shard_n;
+}
+
+static pcap_t *open_live(const char *iface, char *err)
+{
+	pcap_t *p = pcap_create(iface, err);
+	if (!p)
+		return NULL;
+	pcap_set_snaplen(p, 262144);
+	pcap_set_promisc(p, 1);
+	pcap_set_timeout(p, 200);
+	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+	int rc = pcap_activate(p);
+	if (rc < 0) {
+		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
+/* The file or the interface; SUB_EXIT_INPUT after a message if it cannot
+ * be opened. */
+static int open_input(struct run *r, const struct cli_run *c)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	if (c->file)
+		r->cf = cf_open(c->file, err, sizeof err);
+	else
+		r->live = open_live(c->iface, err);
+	if (!r->live && !r->cf) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r->source, err);
+		return SUB_EXIT_INPUT;
+	}
+	if (r->cf)
+		cf_stop_on(r->cf, &g_stop); /* Ctrl-C ends a wait for a pipe's writer */
+	r->linktype = r->live ? pcap_datalink(r->live) : cf_linktype(r->cf);
+	return SUB_EXIT_OK;
+}
+
+static int set_live_filter(pcap_t *p, const char *filter)
+{
+	struct bpf_program prog;
+	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 || pcap_setfilter(p, &prog) != 0) {
+		fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, pcap_geterr(p));
+		return SUB_EXIT_USAGE;
+	}
+	pcap_freecode(&prog);
+	return SUB_EXIT_OK;
+}
+
+/* libpcap filters a live capture itself; a file's packets are matched one
+ * by one (filter_match). SUB_EXIT_USAGE after a message if the filter does
+ * not compile. */
+static int set_filter(struct run *r, const char *filter)
+{
+	if (!filter || !*filter)
+		return SUB_EXIT_OK;
+	r->filter = filter;
+	if (r->live)
+		return set_live_filter(r->live, filter);
+	/* A file: check the filter now, for its first link type (Ethernet
+	 * when a pcapng has not described an interface yet), rather than warn
+	 * on its first packet. */
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct bpf_for *b = bpf_for(r, r->linktype >= 0 ? r->linktype : DLT_EN10MB, err, sizeof err);
+	if (b && !b->ok) {
+		fprintf(stderr, "tcpphase: filter '%s': %s\n", filter, err);
+		return SUB_EXIT_USAGE;
+	}
+	return SUB_EXIT_OK;
+}
+
+static void catch_signals(pcap_t *live)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	/* A write to a full pipe goes on after the signal: stdio would
+	 * otherwise take the EINTR for an error and drop what it held. */
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	g_live = live;
+}
+
+/* Capture until Ctrl-C; SUB_EXIT_DAMAGED after a read error, once what was
+ * read is analysed. */
+static int read_live(struct run *r)
+{
+	for (;;) {
+		int n = pcap_dispatch(r->live, -1, handle_packet, (u_char *)r);
+		if (n == PCAP_ERROR_BREAK || g_stop)
+			return SUB_EXIT_OK;
+		if (n == PCAP_ERROR) {
+			fprintf(stderr, "tcpphase: %s: after packet %" PRIu64 ": %s; analysing what was read\n", r->source,
+			        r->packets, pcap_geterr(r->live));
+			r->read_errors++;
+			return SUB_EXIT_DAMAGED;
+		}
+		segbuf_maybe_write(r, 1);
+		/* A quiet link still shows its records as they settle. */
+		if (r->out.f == stdout)
+			fflush(stdout);
+	}
+}
+
+/* What end_input settled, and the summary. */
+static void report(struct run *r, int summary)
+{
+	segbuf_write_below(r, UINT64_MAX); /* all settled now */
+	struct out_run_info ri = { .source = r->source, .packets = r->packets, .read_errors = r->read_errors,
+	                           .dec = &r->dstats, .interrupted = g_stop != 0,
+	                           .shard_k = r->shard_k, .shard_n = r->shard_n, .other_shard = r->other_shard };
+	if (r->live) {
+		struct pcap_stat ps;
+		if (pcap_stats(r->live, &ps) == 0)
+			ri.pcap_drops = ps.ps_drop;
+	}
+	if (summary)
+		out_summary(&r->out, tp_stats(r->an), &ri);
+	warn_total(r);
+	fflush(r->out.f);
+}
+
+/* The opened input, analysed to its end. */
+static int analyse_input(struct run *r, const struct cli_run *c)
+{
+	struct tp_callbacks cb = { .user = r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
+	struct spill sp;
+	if (start_analyzer(r, c->an, &cb, &sp) != 0)
+		return SUB_EXIT_INPUT;
+	catch_signals(r->live);
+	int rc = r->cf ? read_file(r) : read_live(r);
+	end_input(r);
+	report(r, c->summary);
+	tp_analyzer_free(r->an);
+	spill_close(&sp);
+	return rc;
+}
+
+static void close_input(struct run *r)
+{
+	free(r->segs.v);
+	for (int i = 0; i < r->nbpf; i++)
+		if (r->bpf[i].ok == 1)
+			pcap_freecode(&r->bpf[i].prog);
+	if (r->live)
+		pcap_close(r->live);
+	cf_close(r->cf);
+}
+
+int analyse_cli(const struct cli_run *c)
+{
+	struct run r;
+	run_init_cli(&r, c);
+	int rc = open_input(&r, c);
+	if (rc != SUB_EXIT_OK)
+		return rc;
+	rc = set_filter(&r, c->filter);
+	if (rc == SUB_EXIT_OK)
+		rc = analyse_input(&r, c);
+	close_input(&r);
+	return rc;
+}
+
+/* ---- the picture subcommands: the hooks instead of the records ------------- */
+
+static void hook_amend(void *user, const struct tp_amend *a)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->amend)
+		h->amend(h->user, a);
+}
+
+static void hook_conn(void *user, const struct tp_conn_record *rec)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->conn)
+		h->conn(h->user, rec);
+}
+
+static void hook_flood(void *user, const struct tp_flood *f)
+{
+	const struct sub_hooks *h = ((struct run *)user)->hooks;
+	if (h->flood)
+		h->flood(h->user, f);
+}
+
+int sub_analyse(const char *file, const struct sub_analysis *an, const struct sub_hooks *h)
+{
+	struct run r;
+	memset(&r, 0, sizeof r);
+	char err[PCAP_ERRBUF_SIZE] = "";
+	r.source = source_name(file);
+	r.hooks = h;
+	r.dopts.verify_checksums = an->verify_checksums;
+	if (!(r.cf = cf_open(file, err, sizeof err))) {
+		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
+		return SUB_EXIT_INPUT;
+	}
+	r.linktype = cf_linktype(r.cf);
+	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
+	struct spill sp;
+	if (start_analyzer(&r, an, &cb, &sp) != 0) {
+		cf_close(r.cf);
+		return SUB_EXIT_INPUT;
+	}
+	int rc = read_file(&r);
+	end_input(&r);
+	if (h->finish)
+		h->finish(h->user, r.an);
+	warn_total(&r);
+	tp_analyzer_free(r.an);
+	spill_close(&sp);
+	cf_close(r.cf);
+	return rc;
+}
