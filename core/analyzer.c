@@ -26,6 +26,7 @@ void tp_config_default(struct tp_config *cfg)
 	cfg->flood_min_half_open = 100;
 	cfg->flood_min_syn_rate = 200;
 	cfg->flood_min_spread = 0.5;
+	cfg->wireshark = TP_WS_4_4; /* the newest Wireshark's rules (4.4 and 4.6 agree) */
 }
 
 struct tp_analyzer *tp_analyzer_new(const struct tp_config *cfg, const struct tp_callbacks *cb)
@@ -231,7 +232,7 @@ static int new_connection(const struct tp_analyzer *an, const struct tp_conn *c,
 {
 	if (an->cfg.split == TP_SPLIT_ZEEK)
 		return tp_zeek_is_reuse(&c->zeek, s, from_orig == (int)c->a_is_orig);
-	return tp_conn_is_new_syn(c, s, from_orig);
+	return tp_conn_is_new_syn(c, s, from_orig, an->cfg.wireshark);
 }
 
 void tp_feed(struct tp_analyzer *an, const struct tp_segment *s, struct tp_verdict *out)

@@ -372,12 +372,13 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 
 /*
  * Wireshark's tcp.completeness as its GUI and `tshark -2` show it on a
- * stream's last frame (packet-tcp.c, 4.0). A pure SYN counts only as the
- * first segment of a stream (with TFO data, DATA too). Any segment adds
- * SYN-ACK, DATA or ACK for ACK-only flags with or without payload, FIN only
- * together with ACK, and RST; but each frame shows the value from before
- * its own update, and the first segment's update is only made on the second
- * pass, so its flags show from the second segment on.
+ * stream's last frame (packet-tcp.c). A pure SYN counts only as the first
+ * segment of a stream (with TFO data, DATA too). Any segment adds SYN-ACK,
+ * DATA or ACK for ACK-only flags with or without payload, FIN only together
+ * with ACK, and RST. Wireshark 4.0 adds these only for segments that do not
+ * create the stream, and each frame shows the value from before its own
+ * update; the first segment's update is made on the second pass, so its
+ * flags show from the second segment on. 4.4 adds them for every segment.
  */
 static uint8_t completeness_bits(const struct tp_segment *s)
 {
@@ -394,13 +395,15 @@ static uint8_t completeness_bits(const struct tp_segment *s)
 	return b;
 }
 
-static void completeness(struct tp_conn *c, const struct tp_segment *s, int first)
+static void completeness(struct tp_conn *c, const struct tp_segment *s, int first, int wireshark)
 {
 	if (first) {
 		if ((s->flags & (TP_TH_SYN | TP_TH_ACK)) == TP_TH_SYN)
 			c->completeness |= TP_COMPL_SYN | (s->len ? TP_COMPL_DATA : 0);
-		c->compl_first = completeness_bits(s);
-		return;
+		if (wireshark == TP_WS_4_0) {
+			c->compl_first = completeness_bits(s);
+			return;
+		}
 	}
 	c->completeness |= c->compl_first | completeness_bits(s);
 }
@@ -484,7 +487,7 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 	v->syn_to_synack_ns = v->synack_to_ack_ns = -1;
 
 	c->last_ns = s->ts_ns;
-	completeness(c, s, c->ep[0].pkts + c->ep[1].pkts == 0);
+	completeness(c, s, c->ep[0].pkts + c->ep[1].pkts == 0, an->cfg.wireshark);
 	S->pkts++;
 	S->ip_bytes += s->ip_len;
 	tp_zeek_segment(&c->zeek, s, from_orig == c->a_is_orig, an->cfg.checksum_verify);
@@ -534,12 +537,15 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
  * sender used on this 4-tuple starts a new connection; the same number is a
  * retransmission, whatever the state.
  */
-int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig)
+int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig, int wireshark)
 {
-	if ((s->flags & (TP_TH_SYN | TP_TH_ACK)) != TP_TH_SYN)
-		return 0;
 	const struct tp_endpoint *S = &c->ep[from_orig ? 0 : 1];
-	return S->seq_set && s->seq != S->isn;
+	uint16_t syn_ack = s->flags & (TP_TH_SYN | TP_TH_ACK);
+	if (wireshark == TP_WS_4_0)
+		return syn_ack == TP_TH_SYN && S->seq_set && s->seq != S->isn;
+	if (!(syn_ack & TP_TH_SYN))
+		return 0;
+	return (S->seq_set && s->seq != S->isn) || (c->completeness & (TP_COMPL_FIN | TP_COMPL_RST));
 }
 
 /* ---- timers and the end ------------------------------------------------- */

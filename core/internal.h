@@ -206,7 +206,7 @@ void tp_conn_record(const struct tp_analyzer *an, const struct tp_conn *c, enum 
 /* The lowest frame a later amendment of c may concern (UINT64_MAX: none). */
 uint64_t tp_conn_amendable_from(const struct tp_conn *c);
 /* Should a SYN on this connection's 4-tuple start a new connection? */
-int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig);
+int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig, int wireshark);
 void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,
                    int resp_state);
 

@@ -317,6 +317,19 @@ struct tp_flood {
  */
 enum tp_split { TP_SPLIT_WIRESHARK = 0, TP_SPLIT_ZEEK };
 
+/*
+ * Which Wireshark's tcp.stream and tcp.completeness to reproduce. They
+ * changed after 4.0 (packet-tcp.c, dissect_tcp; 4.4 and 4.6 agree):
+ *  - 4.0 keeps the bits of a stream's first segment for its second one
+ *    (a stream of one segment shows only a SYN), and opens a new stream on
+ *    the same 4-tuple only at a pure SYN with another sequence number;
+ *  - 4.4 counts every segment's bits, and opens a new stream at a SYN or a
+ *    SYN-ACK whose sequence number differs from its side's first one, or
+ *    that comes after the stream saw a FIN or a RST.
+ * The split rule applies with TP_SPLIT_WIRESHARK only.
+ */
+enum tp_wireshark { TP_WS_4_0 = 0, TP_WS_4_4 };
+
 struct tp_config {
 	int64_t half_open_timeout_ns;   /* SYN-ACK unanswered this long: half_open (default 3 s) */
 	int64_t syn_timeout_ns;         /* SYN unanswered this long: syn_unanswered (default 3 s) */
@@ -339,6 +352,7 @@ struct tp_config {
 	const uint16_t *zeek_server_ports;
 	uint32_t zeek_n_server_ports;
 	int split;                      /* enum tp_split */
+	int wireshark;                  /* enum tp_wireshark (default TP_WS_4_4) */
 	/* SYN flood detection, per server address and port, over a sliding window */
 	int64_t flood_window_ns;        /* default 1 s */
 	uint32_t flood_min_half_open;   /* half-open connections at once (default 100) */

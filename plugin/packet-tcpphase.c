@@ -152,6 +152,7 @@ static void config_from_prefs(struct tp_config *cfg, gboolean warn)
 	cfg->key_context = pref_key_context ? 1 : 0;
 	cfg->checksum_verify = pref_checksum_verify ? 1 : 0;
 	cfg->split = pref_split;
+	cfg->wireshark = TPP_WIRESHARK_RULES;
 	if (pref_zeek_bare) { /* zeek -b registers no likely-server ports */
 		cfg->zeek_server_ports = no_ports;
 		cfg->zeek_n_server_ports = 0;

@@ -2,30 +2,50 @@
 # Render the real Wireshark (Qt) GUI under Xvfb with the tcpphase plugin
 # loaded, select one frame, expand its "TCP Phase" subtree in the packet
 # details pane and save a screenshot of the window (used in the README).
+# With --stats, also open Statistics > TCP Phases (the plugin's stats tree)
+# and save the whole screen: the main window with the dialog on its right.
 #
-# Usage: plugin/screenshot.sh [CAPTURE [FRAME [OUTPUT.png]]]
+# Usage: plugin/screenshot.sh [--stats] [CAPTURE [FRAME [OUTPUT.png]]]
 #   defaults: test-captures/lost-final-ack.pcap, frame 12 (the server's
 #   retransmitted FIN: lost_final_ack + fin_retransmit), docs/tcpphase-gui.png
-# Relative paths are taken from the current directory. Run as root (it
-# installs packages) or as a user that already has them; needs user
-# namespaces (unshare -U) when run as root.
+# Relative paths are taken from the current directory. Works with whichever
+# Wireshark series is installed (4.0 to 4.6, Qt 5 or Qt 6): the plugin is
+# taken from $TP_BUILD_DIR/plugins/<that series>/epan/tcpphase.so
+# (TP_BUILD_DIR defaults to the repo's build/, built there if missing).
+# Run as root (it installs packages) or as a user that already has them.
+# As root, Wireshark runs through tests/unpriv.sh: in a user namespace
+# (unshare -U), or as nobody where that is refused (inside a chroot).
 #
 # Exits non-zero if the plugin does not load, the frame has no TCP Phase
-# item, the window never shows, or the screenshot is blank/unchanged.
+# item, the window (or with --stats the dialog) never shows, or the
+# screenshot is blank/unchanged.
 set -eu
 
 die() { echo "screenshot: error: $*" >&2; exit 1; }
 say() { echo "screenshot: $*" >&2; }
 
+STATS=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--stats) STATS=1; shift ;;
+	-h | --help) sed -n '2,/^set -eu/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+	--) shift; break ;;
+	-*) die "unknown option $1 (usage: $0 [--stats] [CAPTURE [FRAME [OUTPUT.png]]])" ;;
+	*) break ;;
+	esac
+done
+[ $# -le 3 ] || die "too many arguments (usage: $0 [--stats] [CAPTURE [FRAME [OUTPUT.png]]])"
+
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CAP=$(realpath -m "${1:-$ROOT/test-captures/lost-final-ack.pcap}")
 FRAME=${2:-12}
 OUT=$(realpath -m "${3:-$ROOT/docs/tcpphase-gui.png}")
-PLUGIN_DIR=$ROOT/build/plugins
-PLUGIN=$PLUGIN_DIR/4.0/epan/tcpphase.so
+BUILD=$(realpath -m "${TP_BUILD_DIR:-$ROOT/build}")
+UNPRIV=$ROOT/tests/unpriv.sh
 # Window and screen size: the packet list, plus room for about 30 rows
-# of packet details.
-WIN_W=1100 WIN_H=820 UPPER_PANE=150
+# of packet details. With --stats the TCP Phases dialog goes to the right
+# of the main window, as tall as it.
+WIN_W=1100 WIN_H=820 UPPER_PANE=150 DLG_W=800
 
 [ -r "$CAP" ] || die "cannot read capture $CAP"
 case $FRAME in '' | *[!0-9]*) die "frame must be a number, got '$FRAME'" ;; esac
@@ -61,13 +81,23 @@ fi
 CONVERT=/usr/bin/convert IMPORT=/usr/bin/import
 
 # ---- 2. the plugin ---------------------------------------------------------
+# A plugin loads only into the major.minor series it was built for, from
+# plugins/<series>/epan/: take the one for the installed Wireshark.
+SERIES=$(tshark --version 2>/dev/null | sed -n '1s/^[^0-9]*\([0-9][0-9]*\.[0-9][0-9]*\)\..*/\1/p')
+[ -n "$SERIES" ] || die "cannot tell the Wireshark version from 'tshark --version'"
+PLUGIN=$BUILD/plugins/$SERIES/epan/tcpphase.so
 if [ ! -f "$PLUGIN" ]; then
+	other=$(ls "$BUILD"/plugins/*/epan/tcpphase.so 2>/dev/null || true)
+	[ -z "$other" ] || die "Wireshark $SERIES is installed but $BUILD has the plugin for another series:
+$other
+(rebuild: rm -rf $BUILD, or set TP_BUILD_DIR to a build for $SERIES)"
 	say "building the plugin ($PLUGIN is missing)"
 	"$ROOT/setup.sh" --deps-only
-	cmake -S "$ROOT" -B "$ROOT/build" >/dev/null
-	cmake --build "$ROOT/build" -j"$(nproc)" >/dev/null
+	cmake -S "$ROOT" -B "$BUILD" >/dev/null
+	cmake --build "$BUILD" -j"$(nproc)" >/dev/null
 	[ -f "$PLUGIN" ] || die "the build did not produce $PLUGIN"
 fi
+say "Wireshark $SERIES, plugin $PLUGIN"
 
 # ---- 3. a throwaway home and profile ---------------------------------------
 TMP=$(mktemp -d /tmp/tcpphase-shot.XXXXXX)
@@ -88,9 +118,20 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Wireshark may run as nobody (see tests/unpriv.sh): it reads a copy of the
+# plugin and of the capture here, in folders everyone can read, so that
+# neither a private build folder nor a private capture path is in the way.
+chmod 755 "$TMP"
+PLUGIN_DIR=$TMP/plugins
+mkdir -p "$PLUGIN_DIR/$SERIES/epan" "$TMP/cap"
+cp "$PLUGIN" "$PLUGIN_DIR/$SERIES/epan/tcpphase.so"
+PLUGIN=$PLUGIN_DIR/$SERIES/epan/tcpphase.so
+cp "$CAP" "$TMP/cap/"
+CAP=$TMP/cap/$(basename "$CAP")
+chmod -R a+rX "$PLUGIN_DIR" "$TMP/cap"
+
 CONF=$TMP/home/.config/wireshark
 mkdir -p "$CONF" "$TMP/runtime"
-chmod 700 "$TMP/runtime" # Qt wants XDG_RUNTIME_DIR owned by us and 0700
 # Packet list on top, details below, no bytes pane: more room for the tree.
 cat >"$CONF/preferences" <<EOF
 gui.layout_type: 1
@@ -120,23 +161,29 @@ gui.geometry_main_maximized: FALSE
 privs.warn_if_elevated: FALSE
 EOF
 
-# Wireshark started as root ignores WIRESHARK_PLUGIN_DIR (special privileges);
-# in a user namespace it runs as an unmapped user and honours it. unshare and
-# env exec the program. As a normal user the namespace is not needed.
-NS="unshare -U"
-[ "$(id -u)" -eq 0 ] || NS=""
+# Wireshark started as root ignores WIRESHARK_PLUGIN_DIR (special privileges).
+# tests/unpriv.sh runs it in a user namespace (an unmapped user, which still
+# owns root's files) or, where that is refused, as nobody; as a normal user
+# it runs it as is. It, setpriv, unshare and env exec the program.
+# The home and XDG_RUNTIME_DIR must belong to whoever that is (Qt wants
+# the runtime folder owned by us and 0700): ask it to create a file.
+mkdir "$TMP/probe"
+chmod 1777 "$TMP/probe"
+sh "$UNPRIV" touch "$TMP/probe/owner" 2>"$TMP/unpriv.err" ||
+	die "cannot run programs unprivileged with $UNPRIV: $(cat "$TMP/unpriv.err")"
+chown -R "$(stat -c %u:%g "$TMP/probe/owner")" "$TMP/home" "$TMP/runtime"
+chmod 700 "$TMP/runtime"
+# QT_QPA_PLATFORM: Qt 6 would pick Wayland if it found a compositor.
 wsenv() {
-	# shellcheck disable=SC2086
-	$NS env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
+	sh "$UNPRIV" env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
 		XDG_RUNTIME_DIR="$TMP/runtime" WIRESHARK_PLUGIN_DIR="$PLUGIN_DIR" \
-		QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
+		QT_QPA_PLATFORM=xcb QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
 }
 # The same, replacing the (background sub)shell, so that $! is the program.
 wsexec() {
-	# shellcheck disable=SC2086
-	exec $NS env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
+	exec sh "$UNPRIV" env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
 		XDG_RUNTIME_DIR="$TMP/runtime" WIRESHARK_PLUGIN_DIR="$PLUGIN_DIR" \
-		QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
+		QT_QPA_PLATFORM=xcb QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
 }
 
 # ---- 4. the plugin loads, and the frame has a TCP Phase item ---------------
@@ -161,10 +208,20 @@ eval "$(awk '
 	END { printf "FOUND=%d TOP=%d CHILD=%d\n", seen, top, conn }' "$TMP/tree.txt")"
 [ "$FOUND" -eq 1 ] || die "frame $FRAME of $CAP has no TCP Phase item (is it a TCP frame? does the capture have $FRAME frames?)"
 say "TCP Phase is top-level item $TOP; its Connection item is child $CHILD"
+if [ "$STATS" -eq 1 ]; then
+	# The stats tree counts segments, so its first row must be non-zero.
+	wsenv tshark -2 -q -r "$CAP" -z tcpphase,tree >"$TMP/stats.txt" 2>"$TMP/tshark.err" ||
+		die "tshark -z tcpphase,tree failed: $(cat "$TMP/tshark.err")"
+	grep -q '^Segments  *[1-9]' "$TMP/stats.txt" ||
+		die "the TCP Phases stats tree counts no segments in $CAP:
+$(cat "$TMP/stats.txt" "$TMP/tshark.err")"
+fi
 
 # ---- 5. X server and Wireshark ---------------------------------------------
 # -displayfd picks a free display number and writes it once the server is up.
-Xvfb -displayfd 9 -screen 0 "$((WIN_W + 40))x$((WIN_H + 40))x24" -nolisten tcp \
+SCREEN_W=$((WIN_W + 40))
+[ "$STATS" -eq 0 ] || SCREEN_W=$((WIN_W + DLG_W + 40))
+Xvfb -displayfd 9 -screen 0 "${SCREEN_W}x$((WIN_H + 40))x24" -nolisten tcp \
 	9>"$TMP/display" 2>"$TMP/xvfb.log" &
 XVFB_PID=$!
 i=0
@@ -217,17 +274,72 @@ fi
 xdotool mousemove 0 0 # no hover highlight in the picture
 settle
 
-# ---- 7. screenshot -----------------------------------------------------------
 $IMPORT -window "$WID" "$TMP/after.png"
-# 8-bit palette PNG: the GUI has few colours, so this keeps it small.
-$CONVERT "$TMP/after.png" -strip -colors 255 "PNG8:$TMP/out.png"
-
-sd=$($CONVERT "$TMP/out.png" -format '%[fx:standard_deviation]' info:)
-awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }' || die "the screenshot is blank (std dev $sd); not written"
 diff=$($CONVERT "$TMP/before.png" "$TMP/after.png" -compose difference -composite \
 	-format '%[fx:mean]' info:)
 awk -v d="$diff" 'BEGIN { exit !(d > 0.001) }' ||
 	die "the details pane did not change after the keystrokes (nothing expanded?); not written"
+SHOT=$TMP/after.png
+
+# ---- 7. Statistics > TCP Phases (--stats) ----------------------------------
+# Wireshark's Qt GUI takes no -z for stats trees (only tshark does), so go
+# through the menu: Alt+S opens Statistics, Up from its first item wraps to
+# the last one, Return opens it. Plugins' stats trees come last, sorted by
+# name, so TCP Phases is the last item unless another plugin's tree sorts
+# after it: then try the items above it one by one, closing what a wrong
+# one opened (a submenu, another dialog). The dialog's title names it.
+find_dialog() {
+	timeout "$1" xdotool search --sync --onlyvisible --name 'TCP Phases' 2>/dev/null | head -n1
+}
+close_others() {
+	xdotool key --delay 100 Escape Escape # a submenu, then the menu
+	sleep 0.5
+	for w in $(xdotool search --onlyvisible --name . 2>/dev/null); do
+		[ "$w" = "$WID" ] && continue
+		xdotool windowfocus "$w" sleep 0.3 key Escape 2>/dev/null || true
+	done
+	sleep 0.5
+	xdotool windowfocus "$WID" 2>/dev/null || true
+}
+if [ "$STATS" -eq 1 ]; then
+	$IMPORT -window root "$TMP/nodialog.png"
+	DWID="" n=1
+	while [ $n -le 6 ]; do
+		xdotool key --delay 100 alt+s
+		sleep 0.5
+		xdotool key --delay 80 --repeat "$n" Up
+		xdotool key --delay 80 Return
+		DWID=$(find_dialog 8) || true
+		[ -n "$DWID" ] && break
+		say "Statistics item $n from the bottom is not TCP Phases; trying the one above"
+		close_others
+		n=$((n + 1))
+	done
+	[ -n "$DWID" ] || die "Statistics > TCP Phases did not open (not among the last 6 items of the Statistics menu?):
+$(cat "$TMP/wireshark.log")"
+	# No window manager: place it ourselves, right of the main window.
+	xdotool windowmove --sync "$DWID" "$WIN_W" 0 2>/dev/null || xdotool windowmove "$DWID" "$WIN_W" 0
+	xdotool windowsize --sync "$DWID" "$DLG_W" "$WIN_H" 2>/dev/null || xdotool windowsize "$DWID" "$DLG_W" "$WIN_H"
+	xdotool mousemove 0 0
+	settle
+	say "the TCP Phases dialog is open: $(xdotool getwindowname "$DWID")"
+	$IMPORT -window root "$TMP/root.png"
+	# Both windows, not the 40 pixels of bare screen around them.
+	$CONVERT "$TMP/root.png" -crop "$((WIN_W + DLG_W))x${WIN_H}+0+0" +repage "$TMP/both.png"
+	$CONVERT "$TMP/nodialog.png" -crop "$((WIN_W + DLG_W))x${WIN_H}+0+0" +repage "$TMP/nodialog-c.png"
+	diff=$($CONVERT "$TMP/nodialog-c.png" "$TMP/both.png" -compose difference -composite \
+		-format '%[fx:mean]' info:)
+	awk -v d="$diff" 'BEGIN { exit !(d > 0.01) }' ||
+		die "the screen did not change when the TCP Phases dialog opened; not written"
+	SHOT=$TMP/both.png
+fi
+
+# ---- 8. screenshot -----------------------------------------------------------
+# 8-bit palette PNG: the GUI has few colours, so this keeps it small.
+$CONVERT "$SHOT" -strip -colors 255 "PNG8:$TMP/out.png"
+
+sd=$($CONVERT "$TMP/out.png" -format '%[fx:standard_deviation]' info:)
+awk -v s="$sd" 'BEGIN { exit !(s > 0.02) }' || die "the screenshot is blank (std dev $sd); not written"
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP/out.png" "$OUT"
 say "wrote $OUT ($(wc -c <"$OUT") bytes, $($CONVERT "$OUT" -format '%wx%h' info:))"

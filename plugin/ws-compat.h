@@ -43,4 +43,16 @@ typedef gboolean tpp_pref_bool;
 #define TPP_PLUGIN_DESCRIBE(flags)
 #endif
 
+/*
+ * The tcp.stream split and tcp.completeness rules of the Wireshark the
+ * plugin runs in (core/tcpphase.h, enum tp_wireshark), so that its verdicts
+ * sit beside TCP's own. 4.4 and 4.6 were checked against their tshark; 4.2
+ * (untested here) is given the newer rules, which its successors kept.
+ */
+#if TPP_WS_AT_LEAST(4, 2)
+#define TPP_WIRESHARK_RULES TP_WS_4_4
+#else
+#define TPP_WIRESHARK_RULES TP_WS_4_0
+#endif
+
 #endif /* TCPPHASE_WS_COMPAT_H */

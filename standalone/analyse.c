@@ -53,6 +53,7 @@ struct segbuf {
 struct run {
 	const char *source;
 	int linktype;
+	int live_ts_scale; /* nanoseconds per unit of a live packet's tv_usec */
 	struct tp_analyzer *an;
 	struct out out;
 	struct tp_decode_opts dopts;
@@ -304,8 +305,9 @@ static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_cha
 {
 	struct run *r = (struct run *)user;
 	r->packets++;
-	/* With nanosecond precision requested, tv_usec holds nanoseconds. */
-	process(r, r->linktype, bytes, h->caplen, h->len, (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec);
+	/* With nanosecond precision granted, tv_usec holds nanoseconds. */
+	process(r, r->linktype, bytes, h->caplen, h->len,
+	        (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec * r->live_ts_scale);
 }
 
 /* Compile the filter for one link type; NULL with a message if it cannot. */
@@ -517,10 +519,15 @@ static pcap_t *open_live(const char *iface, char *err)
 	pcap_t *p = pcap_create(iface, err);
 	if (!p)
 		return NULL;
-	pcap_set_snaplen(p, 262144);
-	pcap_set_promisc(p, 1);
-	pcap_set_timeout(p, 200);
-	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+	/* Before activation these fail only on a handle already active; a
+	 * device without nanosecond stamps keeps microseconds, which
+	 * handle_packet scales (live_ts_scale). */
+	if (pcap_set_snaplen(p, 262144) || pcap_set_promisc(p, 1) || pcap_set_timeout(p, 200)) {
+		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	(void)!pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(p);
 	if (rc < 0) {
 		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
@@ -546,6 +553,8 @@ static int open_input(struct run *r, const struct cli_run *c)
 	if (r->cf)
 		cf_stop_on(r->cf, &g_stop); /* Ctrl-C ends a wait for a pipe's writer */
 	r->linktype = r->live ? pcap_datalink(r->live) : cf_linktype(r->cf);
+	if (r->live)
+		r->live_ts_scale = pcap_get_tstamp_precision(r->live) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	return SUB_EXIT_OK;
 }
 

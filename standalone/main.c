@@ -48,6 +48,8 @@ static void usage(FILE *f)
 	        "      --key-context       VLAN and tunnel context are part of the connection key\n"
 	        "      --split MODE        wireshark (default: as tcp.stream) or zeek (as Zeek's\n"
 	        "                          uids: a closed connection is forgotten after 5 s)\n"
+	        "      --wireshark VERSION  whose tcp.stream and tcp.completeness to follow:\n"
+	        "                          4.6 (default; 4.4 is the same) or 4.0\n"
 	        "      --zeek-bare         no likely-server ports, as under zeek -b\n"
 	        "      --zeek-server-ports LIST  Zeek's likely-server ports (default: the ports\n"
 	        "                          Zeek's default scripts register), e.g. 80,443\n"

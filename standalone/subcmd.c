@@ -17,7 +17,7 @@
 /* Codes of the analysis options, above any subcommand's own. */
 enum {
 	SUB_OPT_BASE = 1000,
-	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_BARE, SUB_SPORTS, SUB_SPILLDIR, SUB_NOSPILL,
+	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_WIRESHARK, SUB_BARE, SUB_SPORTS, SUB_SPILLDIR, SUB_NOSPILL,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
 	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HALFCLOSED, SUB_FWIN,
 	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
@@ -27,6 +27,7 @@ static const struct option analysis_opts[] = {
 	{ "checksums", required_argument, 0, SUB_CHECKSUMS },
 	{ "key-context", no_argument, 0, SUB_KEYCTX },
 	{ "split", required_argument, 0, SUB_SPLIT },
+	{ "wireshark", required_argument, 0, SUB_WIRESHARK },
 	{ "zeek-bare", no_argument, 0, SUB_BARE },
 	{ "zeek-server-ports", required_argument, 0, SUB_SPORTS },
 	{ "half-open-timeout", required_argument, 0, SUB_HALFOPEN },
@@ -150,6 +151,14 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 		}
 		an->cfg.split = strcmp(arg, "zeek") == 0 ? TP_SPLIT_ZEEK : TP_SPLIT_WIRESHARK;
 		return 0;
+	case SUB_WIRESHARK:
+		/* 4.4 and 4.6 split and count alike (core/tcpphase.h) */
+		if (strcmp(arg, "4.0") && strcmp(arg, "4.4") && strcmp(arg, "4.6")) {
+			fprintf(stderr, "tcpphase: --wireshark takes 4.0, 4.4 or 4.6\n");
+			return -1;
+		}
+		an->cfg.wireshark = strcmp(arg, "4.0") == 0 ? TP_WS_4_0 : TP_WS_4_4;
+		return 0;
 	case SUB_BARE: return set_server_ports("", &an->cfg);
 	case SUB_SPORTS: return set_server_ports(arg, &an->cfg);
 	case SUB_SPILLDIR: an->spill_dir = arg; return 0;
@@ -197,6 +206,7 @@ void sub_usage_analysis(FILE *f)
 	for (size_t i = 0; i < N_ANALYSIS; i++) {
 		const char *arg = analysis_opts[i].has_arg == no_argument ? ""
 		                  : analysis_opts[i].val == SUB_SPORTS   ? " LIST"
+		                  : analysis_opts[i].val == SUB_WIRESHARK ? " VERSION"
 		                  : analysis_opts[i].val == SUB_SPILLDIR ? " DIR"
 		                  : analysis_opts[i].val == SUB_CHECKSUMS || analysis_opts[i].val == SUB_SPLIT ? " MODE"
 		                  : analysis_opts[i].val == SUB_FSPREAD  ? " F"

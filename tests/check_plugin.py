@@ -33,7 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from tputil import check, failures, finish
+from tputil import check, failures, finish, tshark_series
 
 known = []  # (capture, what, reason)
 
@@ -96,8 +96,13 @@ def plugin_frames(ts, pcap, prefs=()):
     return p, rows
 
 
+# The CLI follows the rules of the Wireshark the plugin runs in (the plugin
+# takes them from the series it was built for).
+CLI_RULES = []
+
+
 def cli_segments(binary, pcap, opts=()):
-    p = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--no-summary"] + list(opts),
+    p = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--no-summary"] + CLI_RULES + list(opts),
                        capture_output=True, text=True)
     segs = {}
     for line in p.stdout.splitlines():
@@ -356,7 +361,7 @@ def user_checks(ts, binary, caps, results, src_dir):
     pcap = max(results, key=lambda k: (len(set(sg["uid"] for sg in results[k][1].values())), k))
     p = ts.run(["-2", "-q", "-r", pcap, "-z", "tcpphase,tree"] + TCP_PREFS)
     tree = parse_stats_tree(p.stdout)
-    cli = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--conns", "--no-summary"],
+    cli = subprocess.run([binary, "-r", pcap, "-F", "json", "--segments", "--conns", "--no-summary"] + CLI_RULES,
                          capture_output=True, text=True).stdout
     recs = [json.loads(l) for l in cli.splitlines() if l.strip()]
     conns = [r for r in recs if r["type"] == "conn"]
@@ -538,6 +543,10 @@ def main():
         sys.exit(1)
     so = glob.glob(os.path.join(plugin_dir, "*", "epan", "tcpphase.so"))
     check(bool(so), f"built plugin under {plugin_dir}: {so}")
+    series = tshark_series()
+    check(bool(so) and series == os.path.basename(os.path.dirname(os.path.dirname(so[0]))),
+          f"the plugin was built for the installed tshark's series, {series}")
+    CLI_RULES.extend(["--wireshark", series or "4.0"])
     if so:  # nm: binutils, which gcc needs
         nm = subprocess.run(["nm", "-D", "--defined-only", so[0]], capture_output=True, text=True)
         exported = sorted(line.split()[-1] for line in nm.stdout.splitlines() if line.strip())

@@ -24,3 +24,18 @@ def finish(passed):
         print(f"\n{len(failures)} check(s) failed")
         sys.exit(1)
     print(passed)
+
+
+def tshark_series():
+    """The installed tshark's major.minor ("4.0", "4.4", "4.6"), or None.
+
+    It names the rules the CLI follows to agree with that tshark
+    (tcpphase --wireshark SERIES)."""
+    import re
+    import subprocess
+    try:
+        out = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout
+    except OSError:
+        return None
+    m = re.search(r"\b(\d+\.\d+)\.\d+", out)
+    return m.group(1) if m else None
