@@ -54,6 +54,7 @@ struct run {
 	const char *source;
 	int linktype;
 	int live_ts_scale; /* nanoseconds per unit of a live packet's tv_usec */
+	int write_errno;   /* why writing the records failed first (sub_flush) */
 	struct tp_analyzer *an;
 	struct out out;
 	struct tp_decode_opts dopts;
@@ -620,8 +621,8 @@ static int read_live(struct run *r)
 		}
 		segbuf_maybe_write(r, 1);
 		/* A quiet link still shows its records as they settle. */
-		if (r->out.f == stdout)
-			fflush(stdout);
+		if (r->out.f == stdout && sub_flush(stdout, &r->write_errno) != 0)
+			return SUB_EXIT_OK; /* nowhere left to write: main says why */
 	}
 }
 
@@ -640,7 +641,7 @@ static void report(struct run *r, int summary)
 	if (summary)
 		out_summary(&r->out, tp_stats(r->an), &ri);
 	warn_total(r);
-	fflush(r->out.f);
+	sub_flush(r->out.f, &r->write_errno);
 }
 
 /* The opened input, analysed to its end. */
@@ -670,7 +671,7 @@ static void close_input(struct run *r)
 	cf_close(r->cf);
 }
 
-int analyse_cli(const struct cli_run *c)
+int analyse_cli(const struct cli_run *c, int *write_errno)
 {
 	struct run r;
 	run_init_cli(&r, c);
@@ -681,6 +682,7 @@ int analyse_cli(const struct cli_run *c)
 	if (rc == SUB_EXIT_OK)
 		rc = analyse_input(&r, c);
 	close_input(&r);
+	*write_errno = r.write_errno;
 	return rc;
 }
 

@@ -38,8 +38,10 @@ struct cli_run {
  * still analysed and reported. Returns the CLI's exit code: SUB_EXIT_OK,
  * SUB_EXIT_USAGE (the filter does not compile), SUB_EXIT_INPUT (the input
  * cannot be opened) or SUB_EXIT_DAMAGED (a damaged record, a read error).
+ * A live capture stops once writing its records fails; *write_errno gets
+ * why (sub_flush), for the caller's sub_close_out.
  */
-int analyse_cli(const struct cli_run *c);
+int analyse_cli(const struct cli_run *c, int *write_errno);
 
 /* What a picture subcommand is told instead of records being written. */
 struct sub_hooks {

@@ -464,6 +464,11 @@ struct capfile *cf_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	struct stat sb;
+	if (fstat(cf->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) { /* open() takes a folder, read() then fails */
+		snprintf(err, errlen, "%s", strerror(EISDIR));
+		cf_close(cf);
+		return NULL;
+	}
 	if (fstat(cf->fd, &sb) == 0 && S_ISREG(sb.st_mode))
 		cf->size = (uint64_t)sb.st_size;
 	cf->cap = 1 << 20;

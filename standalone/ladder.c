@@ -678,25 +678,14 @@ static int write_out(const struct ladder *L, const char *file, const char *out)
 {
 	size_t ol = out ? strlen(out) : 0;
 	int text = out ? ol > 4 && strcmp(out + ol - 4, ".txt") == 0 : isatty(STDOUT_FILENO);
-	FILE *f = !out || strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
-	if (!f) {
-		fprintf(stderr, "tcpphase ladder: %s: %s\n", out, strerror(errno));
-		return SUB_EXIT_USAGE;
-	}
+	FILE *f = sub_open_out("tcpphase ladder", out);
+	if (!f)
+		return SUB_EXIT_OUTPUT;
 	if (text)
 		write_text(f, L, file, f == stdout && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
 	else
 		write_svg(f, L, file);
-	int bad = ferror(f);
-	if (f != stdout)
-		bad |= fclose(f) != 0;
-	else
-		bad |= fflush(f) != 0;
-	if (bad) {
-		fprintf(stderr, "tcpphase ladder: %s: write error\n", out ? out : "standard output");
-		return SUB_EXIT_USAGE;
-	}
-	return SUB_EXIT_OK;
+	return sub_close_out("tcpphase ladder", f, out, 0);
 }
 
 int ladder_main(int argc, char **argv)

@@ -83,7 +83,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "exit codes: 0 success; 1 usage error; 2 input cannot be opened or read at all;\n"
 	        "            3 the capture was damaged (truncated or corrupt): what could be read\n"
-	        "              was analysed and reported\n");
+	        "              was analysed and reported; 4 the output could not be written\n"
+	        "              (-w cannot be created, a full disk, ...)\n");
 }
 
 enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD };
@@ -138,8 +139,8 @@ static int parse_shard(const char *arg, struct cli_run *run)
 static int analysis_option(int opt, const char *arg, struct sub_analysis *an)
 {
 	int rc = sub_analysis_opt(opt, arg, an);
-	if (rc > 0)
-		usage(stderr);
+	if (rc > 0) /* getopt named the option; the whole usage would hide that line */
+		fprintf(stderr, "see tcpphase --help\n");
 	return rc == 0 ? GO_ON : SUB_EXIT_USAGE;
 }
 
@@ -193,8 +194,15 @@ static int check_options(struct cli *c)
 {
 	struct cli_run *run = &c->run;
 	if (!run->file == !run->iface) {
-		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\n");
-		usage(stderr);
+		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\nsee tcpphase --help\n");
+		return SUB_EXIT_USAGE;
+	}
+	if (strcmp(c->color, "auto") && strcmp(c->color, "always") && strcmp(c->color, "never")) {
+		fprintf(stderr, "tcpphase: --color takes auto, always or never, not '%s'\n", c->color);
+		return SUB_EXIT_USAGE;
+	}
+	if (c->conns_too && !run->segments) {
+		fprintf(stderr, "tcpphase: --conns adds connection records to --segments: give -s too, or leave it out\n");
 		return SUB_EXIT_USAGE;
 	}
 	if (run->segments && run->fmt == OUT_ZEEK) {
@@ -202,10 +210,8 @@ static int check_options(struct cli *c)
 		return SUB_EXIT_USAGE;
 	}
 	run->conns = !run->segments || c->conns_too;
-	if (c->wfile && !(run->f = fopen(c->wfile, "w"))) {
-		fprintf(stderr, "tcpphase: %s: %s\n", c->wfile, strerror(errno));
-		return SUB_EXIT_USAGE;
-	}
+	if (c->wfile && !(run->f = sub_open_out("tcpphase", c->wfile)))
+		return SUB_EXIT_OUTPUT;
 	run->color = strcmp(c->color, "always") == 0 ||
 	             (strcmp(c->color, "auto") == 0 && run->fmt == OUT_TEXT && isatty(fileno(run->f)) && !getenv("NO_COLOR"));
 	return GO_ON;
@@ -228,9 +234,9 @@ int main(int argc, char **argv)
 		return rc;
 	char *filter = join_args(argc - optind, argv + optind); /* what is left: the BPF expression */
 	c.run.filter = filter;
-	rc = analyse_cli(&c.run);
-	if (c.run.f != stdout)
-		fclose(c.run.f);
+	int write_errno = 0;
+	rc = analyse_cli(&c.run, &write_errno);
+	int wr = sub_close_out("tcpphase", c.run.f, c.wfile, write_errno);
 	free(filter);
-	return rc;
+	return wr != SUB_EXIT_OK ? wr : rc;
 }

@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE /* mkstemp */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,28 +46,73 @@ static const struct option analysis_opts[] = {
 };
 #define N_ANALYSIS (sizeof analysis_opts / sizeof analysis_opts[0])
 
-/* Where each numeric option goes in struct tp_config, and in what unit. */
+/*
+ * Where each numeric option goes in struct tp_config, in what unit, and the
+ * values that mean something: a value outside them is refused, never
+ * quietly turned into another (a flood window of 0 would divide by zero, a
+ * spread above 1 can never be reached, no connection fits a cap of 0).
+ */
 enum num_kind { NUM_NS, NUM_U32, NUM_DOUBLE };
+#define MAX_SECONDS 1e9 /* about 31 years, far inside int64_t nanoseconds */
 static const struct {
 	size_t off;
 	enum num_kind kind;
+	double min, max;
+	int min_excluded; /* min itself is refused */
 } numeric[SUB_OPT_END - SUB_SECONDS] = {
-	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct tp_config, half_open_timeout_ns), NUM_NS },
-	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct tp_config, syn_timeout_ns), NUM_NS },
-	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct tp_config, idle_timeout_ns), NUM_NS },
-	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS },
-	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS },
-	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32 },
-	[SUB_MAXEMB - SUB_SECONDS] = { offsetof(struct tp_config, max_embryonic), NUM_U32 },
-	[SUB_FHO - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_half_open), NUM_U32 },
-	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_syn_rate), NUM_U32 },
-	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_spread), NUM_DOUBLE },
+	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct tp_config, half_open_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct tp_config, syn_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct tp_config, idle_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS, 0, MAX_SECONDS, 1 },
+	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_MAXEMB - SUB_SECONDS] = { offsetof(struct tp_config, max_embryonic), NUM_U32, 0, UINT32_MAX, 0 },
+	[SUB_FHO - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_half_open), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_syn_rate), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_spread), NUM_DOUBLE, 0, 1, 0 },
 };
 
 void sub_analysis_default(struct sub_analysis *an)
 {
 	memset(an, 0, sizeof *an);
 	tp_config_default(&an->cfg);
+}
+
+static const char *out_name(const char *path)
+{
+	return path && strcmp(path, "-") ? path : "standard output";
+}
+
+FILE *sub_open_out(const char *prog, const char *path)
+{
+	if (!path || strcmp(path, "-") == 0)
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+	return f;
+}
+
+int sub_flush(FILE *f, int *err)
+{
+	errno = 0;
+	int bad = fflush(f) != 0 || ferror(f);
+	if (bad && !*err)
+		*err = errno;
+	return bad ? -1 : 0;
+}
+
+int sub_close_out(const char *prog, FILE *f, const char *path, int err)
+{
+	int bad = sub_flush(f, &err) != 0;
+	if (f != stdout && fclose(f) != 0 && !bad) {
+		bad = 1;
+		err = errno;
+	}
+	if (!bad)
+		return SUB_EXIT_OK;
+	fprintf(stderr, "%s: %s: %s\n", prog, out_name(path), err ? strerror(err) : "write error");
+	return SUB_EXIT_OUTPUT;
 }
 
 void sub_longopts(struct option *out, size_t cap, const struct option *own)
@@ -79,13 +125,32 @@ void sub_longopts(struct option *out, size_t cap, const struct option *own)
 	memset(&out[n], 0, sizeof out[n]);
 }
 
-/* A non-negative number, as the CLI takes it. */
+static const char *opt_name(int opt)
+{
+	for (size_t i = 0; i < N_ANALYSIS; i++)
+		if (analysis_opts[i].val == opt)
+			return analysis_opts[i].name;
+	return "?";
+}
+
+/* "--max-conns takes a whole number from 1 to 4294967295", and so on. */
+static void refuse_numeric(int opt, const char *arg)
+{
+	int i = opt - SUB_SECONDS;
+	const char *what = numeric[i].kind == NUM_NS ? "a number of seconds" : numeric[i].kind == NUM_U32 ? "a whole number" : "a number";
+	fprintf(stderr, "tcpphase: --%s takes %s %s %g%s %.10g, not '%s'\n", opt_name(opt), what,
+	        numeric[i].min_excluded ? "above" : "from", numeric[i].min, numeric[i].min_excluded ? ", up to" : " to",
+	        numeric[i].max, arg);
+}
+
+/* A finite decimal number, the whole argument (strtod also reads "nan"
+ * and "inf", which compare as no range expects). */
 static int parse_num(const char *s, double *out)
 {
 	char *end;
 	errno = 0;
 	double d = strtod(s, &end);
-	if (errno || end == s || *end || d < 0)
+	if (errno || end == s || *end || !isfinite(d))
 		return -1;
 	*out = d;
 	return 0;
@@ -93,13 +158,15 @@ static int parse_num(const char *s, double *out)
 
 static int set_numeric(int opt, const char *arg, struct tp_config *cfg)
 {
+	int i = opt - SUB_SECONDS;
 	double d;
-	if (parse_num(arg, &d) != 0) {
-		fprintf(stderr, "tcpphase: '%s' is not a non-negative number\n", arg);
+	if (parse_num(arg, &d) != 0 || d < numeric[i].min || d > numeric[i].max ||
+	    (numeric[i].min_excluded && d == numeric[i].min) || (numeric[i].kind == NUM_U32 && d != floor(d))) {
+		refuse_numeric(opt, arg);
 		return -1;
 	}
-	char *field = (char *)cfg + numeric[opt - SUB_SECONDS].off;
-	switch (numeric[opt - SUB_SECONDS].kind) {
+	char *field = (char *)cfg + numeric[i].off;
+	switch (numeric[i].kind) {
 	case NUM_NS: *(int64_t *)(void *)field = (int64_t)(d * 1e9); break;
 	case NUM_U32: *(uint32_t *)(void *)field = (uint32_t)d; break;
 	case NUM_DOUBLE: *(double *)(void *)field = d; break;
@@ -187,14 +254,14 @@ int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct su
 			if ((rc = sub_analysis_opt(opt, optarg, an)) == 0)
 				break;
 			if (rc > 0)
-				spec->usage(stderr);
+				fprintf(stderr, "see %s --help\n", spec->name);
 			return -1;
 		}
 	}
 	if (!*file || !*key || optind < argc) {
 		fprintf(stderr, "%s: give -r FILE and --%s %s%s\n", spec->name, spec->key_opt, spec->key_arg,
 		        optind < argc ? " (and nothing else)" : "");
-		spec->usage(stderr);
+		fprintf(stderr, "see %s --help\n", spec->name);
 		return -1;
 	}
 	return 0;

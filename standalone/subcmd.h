@@ -12,8 +12,8 @@
 
 #include "tcpphase.h"
 
-/* The CLI's exit codes (README, --help). */
-enum { SUB_EXIT_OK = 0, SUB_EXIT_USAGE = 1, SUB_EXIT_INPUT = 2, SUB_EXIT_DAMAGED = 3 };
+/* The CLI's exit codes (README, --help, man page). */
+enum { SUB_EXIT_OK = 0, SUB_EXIT_USAGE = 1, SUB_EXIT_INPUT = 2, SUB_EXIT_DAMAGED = 3, SUB_EXIT_OUTPUT = 4 };
 
 /* The analysis the subcommands ask for: the core's configuration and the
  * decoder's checksum mode, as the CLI's options set them. */
@@ -32,6 +32,25 @@ int timeline_main(int argc, char **argv);
 /* ---- subcmd.c ------------------------------------------------------------ */
 
 void sub_analysis_default(struct sub_analysis *an);
+/*
+ * Where records or a picture go: the file PATH, or standard output for NULL
+ * or "-". NULL after "PROG: PATH: reason" on stderr (exit SUB_EXIT_OUTPUT).
+ */
+FILE *sub_open_out(const char *prog, const char *path);
+/*
+ * Flush f. stdio forgets why a write failed once a flush has reported it,
+ * so the first reason is kept in *err (0 while none); 0, or -1 if f's
+ * output has failed, now or before.
+ */
+int sub_flush(FILE *f, int *err);
+/*
+ * The end of what was written to f (from sub_open_out, PATH as given to
+ * it): flushed, and closed unless it is standard output. A write that
+ * failed at any time (a full disk, a closed pipe) is reported as
+ * "PROG: PATH: reason", the reason being err if sub_flush kept one, and
+ * gives SUB_EXIT_OUTPUT; else SUB_EXIT_OK. No output is lost without a word.
+ */
+int sub_close_out(const char *prog, FILE *f, const char *path, int err);
 /* own (terminated by a zero entry) followed by the CLI's analysis options,
  * into out (cap entries, terminator included). */
 void sub_longopts(struct option *out, size_t cap, const struct option *own);

@@ -507,16 +507,15 @@ int timeline_main(int argc, char **argv)
 		else if (!T->seen)
 			fprintf(stderr, "tcpphase timeline: no TCP segment to or from %s in %s\n",
 			        sub_endpoint_str(&T->addr, T->port, srv, sizeof srv), sub_basename(file));
-		else if (!(f = !out || strcmp(out, "-") == 0 ? stdout : fopen(out, "w")))
-			fprintf(stderr, "tcpphase timeline: %s: %s\n", out, strerror(errno));
+		else
+			f = sub_open_out("tcpphase timeline", out);
 		if (!f) {
-			rc = T->oom ? SUB_EXIT_INPUT : SUB_EXIT_USAGE;
+			rc = T->oom ? SUB_EXIT_INPUT : T->seen ? SUB_EXIT_OUTPUT : SUB_EXIT_USAGE;
 		} else {
 			write_svg(f, T, &an.cfg, file);
-			if ((f == stdout ? fflush(f) : fclose(f)) != 0) {
-				fprintf(stderr, "tcpphase timeline: write error\n");
-				rc = SUB_EXIT_USAGE;
-			}
+			int wr = sub_close_out("tcpphase timeline", f, out, 0);
+			if (wr != SUB_EXIT_OK)
+				rc = wr;
 		}
 	}
 	free(T->flood);

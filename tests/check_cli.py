@@ -523,4 +523,42 @@ try:
 finally:
     shutil.rmtree(tmp)
 
+# output that cannot be written: exit 4, the message names the file and the
+# reason, whatever the format, and for standard output and the pictures too
+DEMO = os.path.join(CAPS, "demo.pcapng")
+for args in (["-w", "/dev/full"], ["--segments", "-F", "json", "-w", "/dev/full"], ["-F", "zeek", "-w", "/dev/full"]):
+    p = run(["-r", DEMO] + args)
+    check(p.returncode == 4 and "tcpphase: /dev/full: No space left on device" in p.stderr,
+          f"tcpphase {' '.join(args)}: exit {p.returncode} (4), {p.stderr.strip()!r}")
+with open("/dev/full", "w") as full:
+    p = subprocess.run([BIN, "-r", DEMO], stdout=full, stderr=subprocess.PIPE, text=True)
+check(p.returncode == 4 and "tcpphase: standard output: No space left on device" in p.stderr,
+      f"tcpphase -r demo.pcapng > /dev/full: exit {p.returncode} (4), {p.stderr.strip()!r}")
+p = run(["-r", DEMO, "-w", "/nonexistent-dir/out.json"])
+check(p.returncode == 4 and "tcpphase: /nonexistent-dir/out.json: No such file or directory" in p.stderr,
+      f"-w into a missing folder: exit {p.returncode} (4, an output error, not 1), {p.stderr.strip()!r}")
+uid = next(r["uid"] for r in jsonl(run(["-r", DEMO, "-F", "json", "--no-summary"]).stdout))
+p = run(["ladder", "-r", DEMO, "--conn", uid, "-o", "/dev/full"])
+check(p.returncode == 4 and "tcpphase ladder: /dev/full: No space left on device" in p.stderr,
+      f"ladder -o /dev/full: exit {p.returncode} (4), {p.stderr.strip()!r}")
+
+# options say no to nonsense: one line naming the option and what it takes
+for args, want in ((["--color", "sometimes"], "--color takes auto, always or never"),
+                   (["--color", ""], "--color takes auto, always or never"),
+                   (["--conns"], "--conns adds connection records to --segments"),
+                   (["--flood-min-spread", "7"], "--flood-min-spread takes a number from 0 to 1, not '7'"),
+                   (["--max-conns", "0"], "--max-conns takes a whole number from 1 to 4294967295, not '0'"),
+                   (["--max-conns", "2.5"], "--max-conns takes a whole number"),
+                   (["--flood-window", "0"], "--flood-window takes a number of seconds above 0"),
+                   (["--idle-timeout", "nan"], "--idle-timeout takes a number of seconds from 0"),
+                   (["--wireshark", "3.6"], "--wireshark takes 4.0, 4.4 or 4.6")):
+    p = run(["-r", DEMO] + args)
+    check(p.returncode == 1 and p.stdout == "" and want in p.stderr and len(p.stderr.splitlines()) == 1,
+          f"{' '.join(args) or repr('')}: refused in one line, exit {p.returncode}: {p.stderr.strip()!r}")
+p = run(["-r", DEMO, "--segmnets"])
+check(p.returncode == 1 and p.stderr.splitlines()[-1:] == ["see tcpphase --help"] and len(p.stderr.splitlines()) == 2,
+      f"a mistyped option: getopt's line and 'see tcpphase --help', not the whole help: {p.stderr.strip()!r}")
+p = run(["-r", CAPS])
+check(p.returncode == 2 and f"tcpphase: {CAPS}: Is a directory" in p.stderr, f"-r a folder: {p.stderr.strip()!r}")
+
 finish("all CLI checks passed")
