@@ -208,10 +208,12 @@ static void flood_end(struct tp_analyzer *an, struct tp_server *s)
 	s->in_flood = 0;
 	s->f.end_ns = s->last_syn_ns;
 	s->f.distinct_sources = s->hll ? (uint32_t)(hll_estimate(s->hll) + 0.5) : 0;
+	/* The sketch may overshoot by a few percent; there are never more
+	 * sources than SYNs. */
+	if (s->f.distinct_sources > s->f.syns)
+		s->f.distinct_sources = (uint32_t)s->f.syns;
 	s->f.answered_share = s->f.syns ? (double)s->f.synacks / (double)s->f.syns : 0;
 	s->f.source_spread = s->f.syns ? (double)s->f.distinct_sources / (double)s->f.syns : 0;
-	if (s->f.source_spread > 1)
-		s->f.source_spread = 1;
 	free(s->hll);
 	s->hll = NULL;
 	an->stats.floods++;

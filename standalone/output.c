@@ -562,6 +562,11 @@ void out_conn(struct out *o, const struct tp_conn_record *r)
 
 /* ---- alerts and summary ------------------------------------------------- */
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 void out_flood(struct out *o, const struct tp_flood *fl)
 {
 	char a[48], t0[32], t1[32];
@@ -581,11 +586,12 @@ void out_flood(struct out *o, const struct tp_flood *fl)
 	/* Text, and for CSV/Zeek on stderr, so the table stays one kind of row. */
 	FILE *f = o->fmt == OUT_TEXT ? o->f : stderr;
 	fprintf(f,
-	        "%sALERT syn_flood%s toward %s%s%s:%u from %s to %s: %" PRIu64 " SYNs, ~%u sources (spread %.2f), "
-	        "peak %u half-open, %.0f%% answered by SYN-ACK, %" PRIu64 " handshakes completed\n",
+	        "%sALERT syn_flood%s toward %s%s%s:%u from %s to %s: %" PRIu64 " SYN%s, ~%u source%s (spread %.2f), "
+	        "peak %u half-open, %.0f%% answered by SYN-ACK, %" PRIu64 " handshake%s completed\n",
 	        o->color ? RED : "", o->color ? OFF : "", fl->server.family == 6 ? "[" : "", a,
-	        fl->server.family == 6 ? "]" : "", fl->port, t0, t1, fl->syns, fl->distinct_sources,
-	        fl->source_spread, fl->peak_half_open, fl->answered_share * 100.0, fl->completed);
+	        fl->server.family == 6 ? "]" : "", fl->port, t0, t1, fl->syns, plural(fl->syns), fl->distinct_sources,
+	        plural(fl->distinct_sources), fl->source_spread, fl->peak_half_open, fl->answered_share * 100.0,
+	        fl->completed, plural(fl->completed));
 }
 
 static void summary_json(struct out *o, const struct tp_stats *st, const struct out_run_info *ri)
