@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,7 @@ struct run {
 	int linktype;
 	int live_ts_scale; /* nanoseconds per unit of a live packet's tv_usec */
 	int write_errno;   /* why writing the records failed first (sub_flush) */
+	int64_t stats_every_ns, stats_due_ns; /* live: --stats-every, and the next one (wall clock) */
 	struct tp_analyzer *an;
 	struct out out;
 	struct tp_decode_opts dopts;
@@ -513,6 +515,7 @@ static void run_init_cli(struct run *r, const struct cli_run *c)
 	r->dopts.verify_checksums = c->an->verify_checksums;
 	r->shard_k = c->shard_k;
 	r->shard_n = c->shard_n;
+	r->stats_every_ns = c->stats_every_ns;
 }
 
 static pcap_t *open_live(const char *iface, char *err)
@@ -530,8 +533,14 @@ static pcap_t *open_live(const char *iface, char *err)
 	}
 	(void)!pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(p);
-	if (rc < 0) {
-		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+	/* Non-blocking, waited for with poll() (read_live): with TPACKET_V3 a
+	 * blocking read on an idle link waits for the next packet however
+	 * long, and the clock could not move. */
+	if (rc < 0 || pcap_setnonblock(p, 1, err) != 0 || pcap_get_selectable_fd(p) < 0) {
+		if (rc < 0)
+			snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		else if (pcap_get_selectable_fd(p) < 0)
+			snprintf(err, PCAP_ERRBUF_SIZE, "%s", "cannot wait for packets on this interface");
 		pcap_close(p);
 		return NULL;
 	}
@@ -605,23 +614,74 @@ static void catch_signals(pcap_t *live)
 	g_live = live;
 }
 
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * A live capture's clock moves with the wall clock, not only with packets:
+ * on an idle link no packet would ever move it, and closed or timed-out
+ * connections would wait for the next packet to be written. Packets are
+ * stamped by the kernel from the same clock; the margin leaves time for
+ * those still in libpcap's buffer (its timeout is 200 ms) to arrive
+ * before the analyzer's clock passes them.
+ */
+#define LIVE_CLOCK_MARGIN_NS 1000000000LL
+#define LIVE_WAIT_MS 200
+
+static void live_tick(struct run *r)
+{
+	int64_t now = wall_ns();
+	tp_advance(r->an, now - LIVE_CLOCK_MARGIN_NS);
+	if (r->stats_every_ns && now >= r->stats_due_ns) {
+		out_progress(&r->out, tp_stats(r->an), r->packets, now);
+		r->stats_due_ns = now + r->stats_every_ns;
+	}
+}
+
+/*
+ * After Ctrl-C: what the kernel already holds was captured too. A pending
+ * pcap_breakloop makes one call return at once; the others read until
+ * nothing is left (the handle does not block), within a bound in case the
+ * link is still busy.
+ */
+static void drain_live(struct run *r)
+{
+	for (int i = 0; i < 1000; i++) {
+		int n = pcap_dispatch(r->live, -1, handle_packet, (u_char *)r);
+		if (n == 0 || n == PCAP_ERROR)
+			return;
+	}
+}
+
 /* Capture until Ctrl-C; SUB_EXIT_DAMAGED after a read error, once what was
- * read is analysed. */
+ * read is analysed. The wait ends at least every LIVE_WAIT_MS, packets or
+ * not, so the clock moves on an idle link too. */
 static int read_live(struct run *r)
 {
+	r->stats_due_ns = wall_ns() + r->stats_every_ns;
+	struct pollfd pfd = { .fd = pcap_get_selectable_fd(r->live), .events = POLLIN };
 	for (;;) {
+		poll(&pfd, 1, LIVE_WAIT_MS); /* Ctrl-C ends it: poll is never restarted */
 		int n = pcap_dispatch(r->live, -1, handle_packet, (u_char *)r);
-		if (n == PCAP_ERROR_BREAK || g_stop)
+		if (n == PCAP_ERROR_BREAK || g_stop) {
+			drain_live(r);
 			return SUB_EXIT_OK;
+		}
 		if (n == PCAP_ERROR) {
 			fprintf(stderr, "tcpphase: %s: after packet %" PRIu64 ": %s; analysing what was read\n", r->source,
 			        r->packets, pcap_geterr(r->live));
 			r->read_errors++;
 			return SUB_EXIT_DAMAGED;
 		}
+		live_tick(r);
 		segbuf_maybe_write(r, 1);
-		/* A quiet link still shows its records as they settle. */
-		if (r->out.f == stdout && sub_flush(stdout, &r->write_errno) != 0)
+		/* A quiet link still shows its records as they settle, in a file
+		 * (-w) as on a terminal. */
+		if (sub_flush(r->out.f, &r->write_errno) != 0)
 			return SUB_EXIT_OK; /* nowhere left to write: main says why */
 	}
 }

@@ -34,6 +34,8 @@ static void usage(FILE *f)
 	        "input:\n"
 	        "  -r FILE                 read a pcap or pcapng file ('-' for standard input)\n"
 	        "  -i IFACE                capture live (Ctrl-C stops and reports everything)\n"
+	        "      --stats-every S     with -i: a progress line (a \"stats\" record in JSON)\n"
+	        "                          every S seconds\n"
 	        "  [filter]                a tcpdump filter expression, e.g. 'port 443'\n"
 	        "output:\n"
 	        "  -s, --segments          one record per segment instead of per connection\n"
@@ -56,6 +58,10 @@ static void usage(FILE *f)
 	        "      --half-open-timeout S   SYN-ACK unanswered this long: half_open (3)\n"
 	        "      --syn-timeout S     SYN unanswered this long: syn_unanswered (3)\n"
 	        "      --idle-timeout S    established connection idle this long: expired (3600)\n"
+	        "      --handshake-idle-timeout S  a handshake that never completed, idle this long\n"
+	        "                          after its last verdict: the connection ends (30)\n"
+	        "      --linger S          a closed or reset connection is kept this long for\n"
+	        "                          late segments (a resent FIN), then written (60)\n"
 	        "      --half-closed-timeout S  one FIN, peer silent this long: half_closed (60)\n"
 	        "      --max-conns N       tracked connections at most (1000000); the oldest\n"
 	        "                          embryonic ones are evicted first, and counted\n"
@@ -87,7 +93,7 @@ static void usage(FILE *f)
 	        "              (-w cannot be created, a full disk, ...)\n");
 }
 
-enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD };
+enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD, OPT_STATS };
 
 /* The core's anomaly table, as a Markdown table (the README embeds it). */
 static void list_anomalies(void)
@@ -135,6 +141,18 @@ static int parse_shard(const char *arg, struct cli_run *run)
 	return GO_ON;
 }
 
+static int parse_stats_every(const char *arg, struct cli_run *run)
+{
+	char *end;
+	double d = strtod(arg, &end);
+	if (end == arg || *end || !(d >= 0.1 && d <= 86400)) {
+		fprintf(stderr, "tcpphase: --stats-every takes a number of seconds from 0.1 to 86400, not '%s'\n", arg);
+		return SUB_EXIT_USAGE;
+	}
+	run->stats_every_ns = (int64_t)(d * 1e9);
+	return GO_ON;
+}
+
 /* Not one of the CLI's own: an analysis option, or the usage. */
 static int analysis_option(int opt, const char *arg, struct sub_analysis *an)
 {
@@ -163,6 +181,7 @@ static int apply_option(int opt, const char *arg, struct cli *c)
 	case OPT_NOSUMMARY: c->run.summary = 0; break;
 	case OPT_LIST: list_anomalies(); return SUB_EXIT_OK;
 	case OPT_SHARD: return parse_shard(arg, &c->run);
+	case OPT_STATS: return parse_stats_every(arg, &c->run);
 	case 'h': usage(stdout); return SUB_EXIT_OK;
 	case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return SUB_EXIT_OK;
 	default: return analysis_option(opt, arg, &c->an);
@@ -177,6 +196,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
 		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
 		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
 		{ "list-anomalies", no_argument, 0, OPT_LIST }, { "shard", required_argument, 0, OPT_SHARD },
+		{ "stats-every", required_argument, 0, OPT_STATS },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};
@@ -199,6 +219,10 @@ static int check_options(struct cli *c)
 	}
 	if (strcmp(c->color, "auto") && strcmp(c->color, "always") && strcmp(c->color, "never")) {
 		fprintf(stderr, "tcpphase: --color takes auto, always or never, not '%s'\n", c->color);
+		return SUB_EXIT_USAGE;
+	}
+	if (run->stats_every_ns && !run->iface) {
+		fprintf(stderr, "tcpphase: --stats-every is for a live capture (-i IFACE)\n");
 		return SUB_EXIT_USAGE;
 	}
 	if (c->conns_too && !run->segments) {

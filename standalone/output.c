@@ -594,6 +594,31 @@ void out_flood(struct out *o, const struct tp_flood *fl)
 	        fl->completed, plural(fl->completed));
 }
 
+static uint64_t anomaly_segments(const struct tp_stats *st)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < TP_A_COUNT; i++)
+		n += st->anomalies[i];
+	return n;
+}
+
+void out_progress(struct out *o, const struct tp_stats *st, uint64_t packets, int64_t now_ns)
+{
+	char t[32];
+	ts_str(now_ns, t, sizeof t);
+	if (o->fmt == OUT_JSON) {
+		fprintf(o->f,
+		        "{\"type\":\"stats\",\"ts\":%s,\"packets\":%" PRIu64 ",\"segments\":%" PRIu64
+		        ",\"connections\":%" PRIu64 ",\"open\":%" PRIu64 ",\"anomalies\":%" PRIu64 ",\"floods\":%" PRIu64 "}\n",
+		        t, packets, st->segments, st->conns_total, st->conns_active, anomaly_segments(st), st->floods);
+		return;
+	}
+	fprintf(stderr,
+	        "tcpphase: stats at %s: packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64
+	        " (%" PRIu64 " tracked now), anomalies %" PRIu64 " segments, SYN floods %" PRIu64 "\n",
+	        t, packets, st->segments, st->conns_total, st->conns_active, anomaly_segments(st), st->floods);
+}
+
 static void summary_json(struct out *o, const struct tp_stats *st, const struct out_run_info *ri)
 {
 	FILE *f = o->f;

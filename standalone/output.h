@@ -47,5 +47,8 @@ struct out_run_info {
 	uint64_t other_shard;      /* segments left to the other shards */
 };
 void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri);
+/* A progress record while capturing (--stats-every): a "stats" record in
+ * JSON; a line on stderr otherwise, so that tables stay one kind of row. */
+void out_progress(struct out *o, const struct tp_stats *st, uint64_t packets, int64_t now_ns);
 
 #endif /* TP_OUTPUT_H */

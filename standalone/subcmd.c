@@ -20,7 +20,7 @@ enum {
 	SUB_OPT_BASE = 1000,
 	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_WIRESHARK, SUB_BARE, SUB_SPORTS, SUB_SPILLDIR, SUB_NOSPILL,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
-	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HALFCLOSED, SUB_FWIN,
+	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HSIDLE, SUB_LINGER, SUB_HALFCLOSED, SUB_FWIN,
 	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
 };
 
@@ -34,6 +34,8 @@ static const struct option analysis_opts[] = {
 	{ "half-open-timeout", required_argument, 0, SUB_HALFOPEN },
 	{ "syn-timeout", required_argument, 0, SUB_SYNTO },
 	{ "idle-timeout", required_argument, 0, SUB_IDLE },
+	{ "handshake-idle-timeout", required_argument, 0, SUB_HSIDLE },
+	{ "linger", required_argument, 0, SUB_LINGER },
 	{ "half-closed-timeout", required_argument, 0, SUB_HALFCLOSED },
 	{ "flood-window", required_argument, 0, SUB_FWIN },
 	{ "max-conns", required_argument, 0, SUB_MAXCONNS },
@@ -63,6 +65,8 @@ static const struct {
 	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct tp_config, half_open_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
 	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct tp_config, syn_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
 	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct tp_config, idle_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_HSIDLE - SUB_SECONDS] = { offsetof(struct tp_config, handshake_idle_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_LINGER - SUB_SECONDS] = { offsetof(struct tp_config, closed_linger_ns), NUM_NS, 0, MAX_SECONDS, 0 },
 	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
 	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS, 0, MAX_SECONDS, 1 },
 	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32, 1, UINT32_MAX, 0 },

@@ -13,6 +13,7 @@ usage: check_live.py TCPPHASE_BINARY
 """
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
@@ -123,6 +124,57 @@ def one_run(sig, n_closed, base):
           f"{name}: the summary says interrupted and counts {len(want)} connections")
 
 
+IDLE_CLIENT = f"""
+import socket, sys
+c = socket.socket(); c.bind(("{C_ADDR}", int(sys.argv[1]))); c.connect(("{S_ADDR}", 9000))
+c.sendall(b"ping"); c.recv(100); c.close()
+print("done", flush=True)
+"""
+
+
+def idle_link_run(port):
+    """One connection closes, then the link stays silent: its record must
+    come out on the analyzer's timer (--linger 1), with no later packet to
+    move the clock, and --stats-every must report while nothing happens."""
+    tp = subprocess.Popen(["ip", "netns", "exec", NS_C, BIN, "-i", "tpl0", "-F", "json", "--linger", "1",
+                           "--stats-every", "0.5", "tcp port 9000"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    srv = subprocess.Popen(["ip", "netns", "exec", NS_S, sys.executable, "-c", SERVER],
+                           stdout=subprocess.PIPE, text=True)
+    srv.stdout.readline()
+    deadline = time.time() + 15
+    while time.time() < deadline and len(sh("cat", "/proc/net/packet", ns=NS_C).stdout.splitlines()) < 2:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    cli = subprocess.run(["ip", "netns", "exec", NS_C, sys.executable, "-c", IDLE_CLIENT, str(port)],
+                         capture_output=True, text=True)
+    closed_at = time.time()
+    got, stats, waited = None, 0, None
+    sel = selectors.DefaultSelector()
+    sel.register(tp.stdout, selectors.EVENT_READ)
+    while time.time() < closed_at + 10 and got is None:
+        if not sel.select(timeout=0.5):
+            continue
+        line = tp.stdout.readline()
+        if not line:
+            break
+        rec = json.loads(line)
+        stats += rec["type"] == "stats"
+        if rec["type"] == "conn" and rec["id.orig_p"] == port:
+            got, waited = rec, time.time() - closed_at
+    tp.send_signal(signal.SIGINT)
+    out, err = tp.communicate(timeout=20)
+    srv.kill()
+    srv.wait()
+    check(cli.returncode == 0 and got is not None and got["conn_state"] == "SF" and waited < 5,
+          f"idle link: the closed connection's record comes out {waited and round(waited, 1)} s after the close "
+          f"(--linger 1; under 5 s) with no later packet (record: {got and got['conn_state']})")
+    check(stats >= 2, f"idle link: --stats-every 0.5 wrote {stats} stats records while the link was silent")
+    summ = [json.loads(l) for l in out.splitlines() if '"summary"' in l]
+    check(tp.returncode == 0 and len(summ) == 1 and summ[0]["connections"] == 1,
+          f"idle link: Ctrl-C then exit 0 and a summary of 1 connection ({err.strip()[:200]})")
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root to create network namespaces")
@@ -136,6 +188,7 @@ def main():
     try:
         one_run(signal.SIGINT, 5, 41000)
         one_run(signal.SIGTERM, 3, 42000)
+        idle_link_run(43000)
     finally:
         teardown()
     finish("all live-capture checks passed")
