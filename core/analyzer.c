@@ -174,7 +174,8 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 			tp_timer_set(an, c, TP_T_HANDSHAKE, now);
 			continue;
 		}
-		an->stats.expired++;
+		if (cls != TP_T_CLOSED) /* a closed connection's linger ending is no expiry */
+			an->stats.expired++;
 		finish_conn(an, c, cls == TP_T_CLOSED ? TP_END_CLOSED : TP_END_TIMEOUT);
 	}
 	if (c)

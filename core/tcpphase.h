@@ -366,7 +366,7 @@ struct tp_stats {
 	uint64_t conns_total;
 	uint64_t conns_active, conns_peak;
 	uint64_t evicted;      /* pushed out by max_conns or max_embryonic (still reported) */
-	uint64_t expired;      /* idle timeout */
+	uint64_t expired;      /* ended by a timer while not closed (end "timeout"): idle, handshake idle, half closed */
 	uint64_t bad_checksum;
 	uint64_t floods;
 	uint64_t by_handshake[TP_HS_COUNT];

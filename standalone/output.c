@@ -656,8 +656,8 @@ static void summary_text(FILE *f, const struct tp_stats *st, const struct out_ru
 {
 	fprintf(f, "\n== tcpphase summary: %s%s ==\n", ri->source, ri->interrupted ? " (interrupted)" : "");
 	fprintf(f, "packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64 " (peak tracked %" PRIu64
-	        ", evicted %" PRIu64 ")\n",
-	        ri->packets, st->segments, st->conns_total, st->conns_peak, st->evicted);
+	        ", evicted %" PRIu64 ", expired %" PRIu64 ")\n",
+	        ri->packets, st->segments, st->conns_total, st->conns_peak, st->evicted, st->expired);
 	if (st->spilled_peak)
 		fprintf(f, "lingering connections' state in a temporary file: %.1f MiB at most\n",
 		        (double)st->spilled_peak / (1 << 20));

@@ -272,8 +272,8 @@ check([r for r in emb if r["type"] == "alert"] == full_alert,
 runs = [run(["-r", FLOOD, "-F", "json", "--segments", "--conns"]).stdout for _ in range(3)]
 check(runs[0] == runs[1] == runs[2] and len(runs[0]) > 1000, "three runs on the flood give byte-identical output")
 p = run(["-r", FLOOD, "--max-conns", "50"])
-check(f"(peak tracked 50, evicted {s['evicted']})" in p.stdout,
-      "--max-conns 50: the text summary shows the evictions")
+check(f"(peak tracked 50, evicted {s['evicted']}, expired {s['expired']})" in p.stdout,
+      "--max-conns 50: the text summary shows the evictions and expiries")
 
 # A flood that outlasts the SYN timeout (tp_gen: 20,000 spoofed SYNs over 8 s),
 # so connections are evicted before their late verdict and must stop counting

@@ -640,6 +640,19 @@ static void test_half_closed(void **state)
 	assert_string_equal(f->rec[0].conn_state, "S2");
 }
 
+/* An established connection idle past --idle-timeout ends "timeout" and
+ * is counted as expired; the summary's count means only that. */
+static void test_idle_timeout_expires(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	int64_t last = 1700000000000000000LL + f->now_ms * 1000000LL;
+	tp_advance(f->an, last + f->cfg.idle_timeout_ns + 1);
+	assert_int_equal(f->nrec, 1);
+	assert_int_equal(f->rec[0].end_reason, TP_END_TIMEOUT);
+	assert_int_equal(tp_stats(f->an)->expired, 1);
+}
+
 static void test_fin_retransmit(void **state)
 {
 	struct fx *f = *state;
@@ -781,6 +794,8 @@ static void test_lingering_connection_record(void **state)
 	assert_same_record(&ex->rec[0], &ref->rec[0]);
 	/* TIME-WAIT began with the server's FIN, 1 ms before the final ACK */
 	assert_int_equal(ex->rec[0].time_wait_ns, 61001000000LL);
+	/* a closed connection whose linger ends was not expired */
+	assert_int_equal(tp_stats(ex->an)->expired, 0);
 
 	struct fx *fx[] = { ref, ev, ex };
 	for (int i = 0; i < 3; i++) {
@@ -842,6 +857,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tfo_data_is_a_note, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_timeout_expires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_flood_from_one_source, setup, teardown),
