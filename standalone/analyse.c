@@ -509,6 +509,7 @@ static void run_init_cli(struct run *r, const struct cli_run *c)
 	r->out.color = c->color;
 	r->out.segments = c->segments;
 	r->out.conns = c->conns;
+	r->out.only = c->only;
 	/* With connection records too, the segments wait for the end, where
 	 * they have always followed them. */
 	r->segs.stream = c->segments && !c->conns;

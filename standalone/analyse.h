@@ -32,6 +32,7 @@ struct cli_run {
 	int summary;        /* the end-of-run summary (not --no-summary) */
 	uint32_t shard_k, shard_n; /* --shard K/N; shard_n 0: every connection */
 	int64_t stats_every_ns;    /* live: a progress record this often (--stats-every); 0: none */
+	tp_anomaly_set only;       /* --anomaly, --only-anomalies: records with one of these (0: all) */
 };
 
 /*

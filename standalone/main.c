@@ -40,6 +40,9 @@ static void usage(FILE *f)
 	        "output:\n"
 	        "  -s, --segments          one record per segment instead of per connection\n"
 	        "      --conns             connection records too (with --segments)\n"
+	        "      --anomaly LIST      only records (connections or segments) carrying one of\n"
+	        "                          these anomalies, e.g. half_open,lost_final_ack\n"
+	        "      --only-anomalies    only records carrying any anomaly\n"
 	        "  -F, --format FMT        text (default), json, csv, zeek (conn.log TSV)\n"
 	        "  -w, --write FILE        write records to FILE instead of standard output\n"
 	        "      --color WHEN        auto (default), always, never\n"
@@ -93,7 +96,7 @@ static void usage(FILE *f)
 	        "              (-w cannot be created, a full disk, ...)\n");
 }
 
-enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD, OPT_STATS };
+enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD, OPT_STATS, OPT_ANOMALY, OPT_ONLY };
 
 /* The core's anomaly table, as a Markdown table (the README embeds it). */
 static void list_anomalies(void)
@@ -153,6 +156,26 @@ static int parse_stats_every(const char *arg, struct cli_run *run)
 	return GO_ON;
 }
 
+/* "half_open,lost_final_ack": records carrying any of them (several
+ * --anomaly add up). */
+static int parse_anomalies(const char *arg, struct cli_run *run)
+{
+	char name[64];
+	for (const char *p = arg;; p++) {
+		size_t n = strcspn(p, ",");
+		int a = n < sizeof name ? (memcpy(name, p, n), name[n] = '\0', tp_anomaly_by_name(name)) : -1;
+		if (a < 0) {
+			fprintf(stderr, "tcpphase: --anomaly takes anomaly ids separated by commas (tcpphase "
+			                "--list-anomalies names them), not '%.*s'\n", (int)n, p);
+			return SUB_EXIT_USAGE;
+		}
+		run->only |= TP_ABIT(a);
+		p += n;
+		if (!*p)
+			return GO_ON;
+	}
+}
+
 /* Not one of the CLI's own: an analysis option, or the usage. */
 static int analysis_option(int opt, const char *arg, struct sub_analysis *an)
 {
@@ -182,6 +205,8 @@ static int apply_option(int opt, const char *arg, struct cli *c)
 	case OPT_LIST: list_anomalies(); return SUB_EXIT_OK;
 	case OPT_SHARD: return parse_shard(arg, &c->run);
 	case OPT_STATS: return parse_stats_every(arg, &c->run);
+	case OPT_ANOMALY: return parse_anomalies(arg, &c->run);
+	case OPT_ONLY: c->run.only = ~(tp_anomaly_set)0; break;
 	case 'h': usage(stdout); return SUB_EXIT_OK;
 	case 'V': printf("tcpphase %s (%s)\n", TP_VERSION, pcap_lib_version()); return SUB_EXIT_OK;
 	default: return analysis_option(opt, arg, &c->an);
@@ -197,6 +222,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
 		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
 		{ "list-anomalies", no_argument, 0, OPT_LIST }, { "shard", required_argument, 0, OPT_SHARD },
 		{ "stats-every", required_argument, 0, OPT_STATS },
+		{ "anomaly", required_argument, 0, OPT_ANOMALY }, { "only-anomalies", no_argument, 0, OPT_ONLY },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },
 	};

@@ -254,7 +254,6 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
 		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
 		o->header_done = 1;
-		o->first_ts = v->ts_ns;
 	}
 	char fl[12];
 	struct line l;
@@ -406,6 +405,12 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 
 void out_segment(struct out *o, const struct tp_verdict *v)
 {
+	if (!o->first_ts_set) { /* times stay relative to the capture, filtered or not */
+		o->first_ts = v->ts_ns;
+		o->first_ts_set = 1;
+	}
+	if (o->only && !(v->anomalies & o->only))
+		return;
 	switch (o->fmt) {
 	case OUT_TEXT: segment_text(o, v); break;
 	case OUT_JSON: segment_json(o, v); break;
@@ -552,6 +557,8 @@ static void conn_zeek(struct out *o, const struct tp_conn_record *r)
 
 void out_conn(struct out *o, const struct tp_conn_record *r)
 {
+	if (o->only && !(r->anomalies & o->only))
+		return;
 	switch (o->fmt) {
 	case OUT_TEXT: conn_text(o, r); break;
 	case OUT_JSON: conn_json(o, r); break;

@@ -21,7 +21,11 @@ struct out {
 	int segments; /* the primary records are segments (else connections) */
 	int conns;    /* connection records too */
 	int header_done;
-	int64_t first_ts; /* for relative times in text */
+	int64_t first_ts; /* for relative times in text: the first segment's, written or not */
+	int first_ts_set;
+	/* --anomaly, --only-anomalies: only records carrying one of these (0:
+	 * every record); alerts and the summary are never filtered */
+	tp_anomaly_set only;
 	/* uids of recent connections by first frame: segments of a few hundred
 	 * connections interleave, and a uid costs 17 rounds of mixing */
 	struct {

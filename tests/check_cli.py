@@ -542,6 +542,28 @@ p = run(["ladder", "-r", DEMO, "--conn", uid, "-o", "/dev/full"])
 check(p.returncode == 4 and "tcpphase ladder: /dev/full: No space left on device" in p.stderr,
       f"ladder -o /dev/full: exit {p.returncode} (4), {p.stderr.strip()!r}")
 
+# --anomaly and --only-anomalies: exactly the records carrying one of them,
+# connections and segments alike; times stay relative to the capture
+def has_any(rec, want):
+    return bool(set(rec["anomalies"]) & want) if want else bool(rec["anomalies"])
+
+
+for args, want in ((["--anomaly", "half_open,lost_final_ack"], {"half_open", "lost_final_ack"}),
+                   (["--anomaly", "refused", "--anomaly", "reset_abort"], {"refused", "reset_abort"}),
+                   (["--only-anomalies"], set())):
+    for mode in ([], ["--segments"]):
+        every = jsonl(run(["-r", DEMO, "-F", "json", "--no-summary"] + mode).stdout)
+        p = run(["-r", DEMO, "-F", "json", "--no-summary"] + mode + args)
+        got = jsonl(p.stdout)
+        expect = [r for r in every if has_any(r, want)]
+        check(p.returncode == 0 and got == expect and 0 < len(got) < len(every),
+              f"{' '.join(mode + args)}: the {len(expect)} of {len(every)} records carrying "
+              f"{', '.join(sorted(want)) or 'any anomaly'} (got {len(got)})")
+text_all = {l.split()[0]: l for l in run(["-r", DEMO, "--segments", "--no-summary"]).stdout.splitlines()[1:]}
+text_some = run(["-r", DEMO, "--segments", "--no-summary", "--only-anomalies"]).stdout.splitlines()[1:]
+check(text_some and all(text_all.get(l.split()[0]) == l for l in text_some),
+      "--only-anomalies --segments: each text line as in the unfiltered output (times relative to the capture)")
+
 # options say no to nonsense: one line naming the option and what it takes
 for args, want in ((["--color", "sometimes"], "--color takes auto, always or never"),
                    (["--color", ""], "--color takes auto, always or never"),
@@ -551,7 +573,9 @@ for args, want in ((["--color", "sometimes"], "--color takes auto, always or nev
                    (["--max-conns", "2.5"], "--max-conns takes a whole number"),
                    (["--flood-window", "0"], "--flood-window takes a number of seconds above 0"),
                    (["--idle-timeout", "nan"], "--idle-timeout takes a number of seconds from 0"),
-                   (["--wireshark", "3.6"], "--wireshark takes 4.0, 4.4 or 4.6")):
+                   (["--wireshark", "3.6"], "--wireshark takes 4.0, 4.4 or 4.6"),
+                   (["--anomaly", "half_open,bogus"], "--anomaly takes anomaly ids separated by commas"),
+                   (["--stats-every", "5"], "--stats-every is for a live capture")):
     p = run(["-r", DEMO] + args)
     check(p.returncode == 1 and p.stdout == "" and want in p.stderr and len(p.stderr.splitlines()) == 1,
           f"{' '.join(args) or repr('')}: refused in one line, exit {p.returncode}: {p.stderr.strip()!r}")
