@@ -284,6 +284,7 @@ static void feed_work(struct run *r, const struct work *w)
 	if (w->kind != W_SEGMENT)
 		return;
 	struct tp_verdict v;
+	out_first_time(&r->out, w->seg.ts_ns);
 	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
 	if (r->out.segments) {
 		if (segbuf_push(&r->segs, &v) != 0)

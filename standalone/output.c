@@ -403,12 +403,17 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 	fwrite(l.b, 1, l.n, o->f);
 }
 
-void out_segment(struct out *o, const struct tp_verdict *v)
+void out_first_time(struct out *o, int64_t ts_ns)
 {
-	if (!o->first_ts_set) { /* times stay relative to the capture, filtered or not */
-		o->first_ts = v->ts_ns;
+	if (!o->first_ts_set) {
+		o->first_ts = ts_ns;
 		o->first_ts_set = 1;
 	}
+}
+
+void out_segment(struct out *o, const struct tp_verdict *v)
+{
+	out_first_time(o, v->ts_ns); /* times stay relative to the capture, filtered or not */
 	if (o->only && !(v->anomalies & o->only))
 		return;
 	switch (o->fmt) {
@@ -434,29 +439,47 @@ static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
 
 /* By hand, as segment_json: one line per connection, and printf's padding
  * was a tenth of a run that writes connection records. */
+/*
+ * The fixed-width columns first and the endpoints after them, so that the
+ * columns stay aligned whatever the addresses (an IPv6 pair is up to 98
+ * characters); the anomalies, of any length, come last.
+ */
 static void conn_text(struct out *o, const struct tp_conn_record *r)
 {
 	if (!o->header_done && !o->segments) {
-		fprintf(o->f, "%-18s %-47s %-6s %-12s %-12s %-13s %-12s %-12s %5s %s\n", "uid", "orig -> resp",
-		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "pkts", "anomalies");
+		fprintf(o->f, "%-18s %-6s %-12s %-12s %-13s %-12s %-12s %12s %10s %6s %10s %10s %-45s %s\n", "uid",
+		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "start", "duration", "pkts",
+		        "orig_bytes", "resp_bytes", "orig -> resp", "anomalies");
 		o->header_done = 1;
 	}
-	struct line l, ep;
-	l.n = ep.n = 0;
-	put_endpoint(&ep, &r->orig_h, r->orig_p);
-	put(&ep, " -> ");
-	put_endpoint(&ep, &r->resp_h, r->resp_p);
-	ep.b[ep.n < sizeof ep.b ? ep.n : sizeof ep.b - 1] = '\0';
+	struct line l;
+	l.n = 0;
 	put_col(&l, uid_of(o, r->first_frame), 18);
-	put_col(&l, ep.b, 47);
 	put_col(&l, r->conn_state, 6);
 	put_col(&l, r->history[0] ? r->history : "-", 12);
 	put_col(&l, tp_handshake_name(r->handshake), 12);
 	put_col(&l, tp_teardown_name(r->teardown), 13);
 	put_col(&l, tp_state_name(r->orig_state), 12);
 	put_col(&l, tp_state_name(r->resp_state), 12);
-	put_u64_right(&l, r->orig_pkts + r->resp_pkts, 5);
+	size_t start = l.n;
+	put_dur(&l, r->start_ns - o->first_ts, "-");
+	align_right(&l, start, 12);
 	put(&l, " ");
+	start = l.n;
+	put_dur(&l, r->last_ns - r->start_ns, "-");
+	align_right(&l, start, 10);
+	put(&l, " ");
+	put_u64_right(&l, r->orig_pkts + r->resp_pkts, 6);
+	put(&l, " ");
+	put_u64_right(&l, r->orig_bytes, 10);
+	put(&l, " ");
+	put_u64_right(&l, r->resp_bytes, 10);
+	put(&l, " ");
+	start = l.n;
+	put_endpoint(&l, &r->orig_h, r->orig_p);
+	put(&l, " -> ");
+	put_endpoint(&l, &r->resp_h, r->resp_p);
+	align_left(&l, start, 45);
 	put_anomalies_text(o, &l, r->anomalies);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);

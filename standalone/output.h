@@ -36,6 +36,9 @@ struct out {
 };
 
 int out_parse_format(const char *s, enum out_format *fmt);
+/* The capture's first segment's time, which text times are relative to;
+ * only the first call counts. */
+void out_first_time(struct out *o, int64_t ts_ns);
 void out_segment(struct out *o, const struct tp_verdict *v);
 void out_conn(struct out *o, const struct tp_conn_record *r);
 void out_flood(struct out *o, const struct tp_flood *fl);
