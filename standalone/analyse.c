@@ -508,6 +508,7 @@ static void run_init_cli(struct run *r, const struct cli_run *c)
 	r->out.f = c->f;
 	r->out.fmt = c->fmt;
 	r->out.color = c->color;
+	r->out.time = c->time;
 	r->out.segments = c->segments;
 	r->out.conns = c->conns;
 	r->out.only = c->only;

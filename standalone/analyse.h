@@ -27,6 +27,7 @@ struct cli_run {
 	FILE *f;            /* where the records go; the caller closes it */
 	enum out_format fmt;
 	int color;
+	enum out_time time; /* --time */
 	int segments;       /* one record per segment (--segments) */
 	int conns;          /* connection records (without --segments, or --conns) */
 	int summary;        /* the end-of-run summary (not --no-summary) */

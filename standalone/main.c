@@ -46,6 +46,8 @@ static void usage(FILE *f)
 	        "  -F, --format FMT        text (default), json, csv, zeek (conn.log TSV)\n"
 	        "  -w, --write FILE        write records to FILE instead of standard output\n"
 	        "      --color WHEN        auto (default), always, never\n"
+	        "      --time STYLE        times in text: relative (default: seconds since the\n"
+	        "                          first segment), absolute (ISO 8601, UTC) or epoch\n"
 	        "      --no-summary        leave out the end-of-run summary\n"
 	        "analysis:\n"
 	        "      --checksums MODE    ignore (default) or verify TCP checksums; verified-bad\n"
@@ -96,7 +98,7 @@ static void usage(FILE *f)
 	        "              (-w cannot be created, a full disk, ...)\n");
 }
 
-enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD, OPT_STATS, OPT_ANOMALY, OPT_ONLY };
+enum { OPT_CONNS = 256, OPT_COLOR, OPT_NOSUMMARY, OPT_LIST, OPT_SHARD, OPT_STATS, OPT_ANOMALY, OPT_ONLY, OPT_TIME };
 
 /* The core's anomaly table, as a Markdown table (the README embeds it). */
 static void list_anomalies(void)
@@ -201,6 +203,12 @@ static int apply_option(int opt, const char *arg, struct cli *c)
 		break;
 	case 'w': c->wfile = arg; break;
 	case OPT_COLOR: c->color = arg; break;
+	case OPT_TIME:
+		if (out_parse_time(arg, &c->run.time) != 0) {
+			fprintf(stderr, "tcpphase: --time takes relative, absolute or epoch, not '%s'\n", arg);
+			return SUB_EXIT_USAGE;
+		}
+		break;
 	case OPT_NOSUMMARY: c->run.summary = 0; break;
 	case OPT_LIST: list_anomalies(); return SUB_EXIT_OK;
 	case OPT_SHARD: return parse_shard(arg, &c->run);
@@ -221,7 +229,7 @@ static int parse_options(int argc, char **argv, struct cli *c)
 		{ "format", required_argument, 0, 'F' },   { "write", required_argument, 0, 'w' },
 		{ "color", required_argument, 0, OPT_COLOR }, { "no-summary", no_argument, 0, OPT_NOSUMMARY },
 		{ "list-anomalies", no_argument, 0, OPT_LIST }, { "shard", required_argument, 0, OPT_SHARD },
-		{ "stats-every", required_argument, 0, OPT_STATS },
+		{ "stats-every", required_argument, 0, OPT_STATS }, { "time", required_argument, 0, OPT_TIME },
 		{ "anomaly", required_argument, 0, OPT_ANOMALY }, { "only-anomalies", no_argument, 0, OPT_ONLY },
 		{ "help", no_argument, 0, 'h' },           { "version", no_argument, 0, 'V' },
 		{ 0, 0, 0, 0 },

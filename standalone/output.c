@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "output.h"
 
@@ -12,6 +13,17 @@
 #define YEL "\033[33m"
 #define DIM "\033[2m"
 #define OFF "\033[0m"
+
+int out_parse_time(const char *s, enum out_time *t)
+{
+	static const char *const names[] = { "relative", "absolute", "epoch" };
+	for (int i = 0; i < 3; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*t = (enum out_time)i;
+			return 0;
+		}
+	return -1;
+}
 
 int out_parse_format(const char *s, enum out_format *fmt)
 {
@@ -185,6 +197,43 @@ static void put_secs(struct line *l, int64_t ns)
 	put(l, t);
 }
 
+/* 2026-12-03T07:02:51.123456Z */
+static void put_iso(struct line *l, int64_t ns)
+{
+	time_t s = (time_t)(ns / 1000000000);
+	int64_t us = (ns % 1000000000) / 1000;
+	if (us < 0) {
+		s--;
+		us += 1000000;
+	}
+	struct tm tm;
+	char t[40];
+	if (!gmtime_r(&s, &tm) || !strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm)) {
+		put_secs(l, ns);
+		return;
+	}
+	put(l, t);
+	snprintf(t, sizeof t, ".%06dZ", (int)us);
+	put(l, t);
+}
+
+/* A moment in text, in the style --time chose. */
+static void put_time(struct line *l, const struct out *o, int64_t ns)
+{
+	switch (o->time) {
+	case OUT_TIME_RELATIVE: put_secs(l, ns - o->first_ts); break;
+	case OUT_TIME_ABSOLUTE: put_iso(l, ns); break;
+	case OUT_TIME_EPOCH: put_secs(l, ns); break;
+	}
+}
+
+/* The width of a time column: relative times of a day, epoch seconds,
+ * ISO 8601 with microseconds. */
+static int time_width(const struct out *o)
+{
+	return o->time == OUT_TIME_ABSOLUTE ? 27 : o->time == OUT_TIME_EPOCH ? 17 : 12;
+}
+
 /* A duration, or unset if there is none (negative). */
 static void put_dur(struct line *l, int64_t ns, const char *unset)
 {
@@ -251,7 +300,7 @@ static void put_anomalies_text(const struct out *o, struct line *l, tp_anomaly_s
 static void segment_text(struct out *o, const struct tp_verdict *v)
 {
 	if (!o->header_done) {
-		fprintf(o->f, "%7s %12s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", "time", "uid", "dir",
+		fprintf(o->f, "%7s %*s %-18s %-4s %-6s %-9s %-17s %-12s %-12s %s\n", "frame", time_width(o), "time", "uid", "dir",
 		        "flags", "phase", "step", "orig_state", "resp_state", "anomalies");
 		o->header_done = 1;
 	}
@@ -261,8 +310,8 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	put_u64_right(&l, v->frame, 7);
 	put(&l, " ");
 	size_t start = l.n;
-	put_dur(&l, v->ts_ns - o->first_ts, "-");
-	align_right(&l, start, 12);
+	put_time(&l, o, v->ts_ns);
+	align_right(&l, start, (size_t)time_width(o));
 	put(&l, " ");
 	put_col(&l, uid_of(o, v->first_frame), 18);
 	put_col(&l, v->dir == TP_DIR_ORIG ? "->" : "<-", 4);
@@ -447,8 +496,9 @@ static void put_endpoint(struct line *l, const struct tp_addr *h, uint16_t port)
 static void conn_text(struct out *o, const struct tp_conn_record *r)
 {
 	if (!o->header_done && !o->segments) {
-		fprintf(o->f, "%-18s %-6s %-12s %-12s %-13s %-12s %-12s %12s %10s %6s %10s %10s %-45s %s\n", "uid",
-		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", "start", "duration", "pkts",
+		fprintf(o->f, "%-18s %-6s %-12s %-12s %-13s %-12s %-12s %*s %10s %6s %10s %10s %-45s %s\n", "uid",
+		        "state", "history", "handshake", "teardown", "orig_state", "resp_state", time_width(o), "start",
+		        "duration", "pkts",
 		        "orig_bytes", "resp_bytes", "orig -> resp", "anomalies");
 		o->header_done = 1;
 	}
@@ -462,8 +512,8 @@ static void conn_text(struct out *o, const struct tp_conn_record *r)
 	put_col(&l, tp_state_name(r->orig_state), 12);
 	put_col(&l, tp_state_name(r->resp_state), 12);
 	size_t start = l.n;
-	put_dur(&l, r->start_ns - o->first_ts, "-");
-	align_right(&l, start, 12);
+	put_time(&l, o, r->start_ns);
+	align_right(&l, start, (size_t)time_width(o));
 	put(&l, " ");
 	start = l.n;
 	put_dur(&l, r->last_ns - r->start_ns, "-");
@@ -613,8 +663,15 @@ void out_flood(struct out *o, const struct tp_flood *fl)
 		        fl->distinct_sources, fl->answered_share, fl->source_spread);
 		return;
 	}
-	/* Text, and for CSV/Zeek on stderr, so the table stays one kind of row. */
+	/* Text, and for CSV/Zeek on stderr, so the table stays one kind of row;
+	 * times in the style of the text's own. */
 	FILE *f = o->fmt == OUT_TEXT ? o->f : stderr;
+	struct line l0, l1;
+	l0.n = l1.n = 0;
+	put_time(&l0, o, fl->start_ns);
+	put_time(&l1, o, fl->end_ns);
+	snprintf(t0, sizeof t0, "%.*s", (int)l0.n, l0.b);
+	snprintf(t1, sizeof t1, "%.*s", (int)l1.n, l1.b);
 	fprintf(f,
 	        "%sALERT syn_flood%s toward %s%s%s:%u from %s to %s: %" PRIu64 " SYN%s, ~%u source%s (spread %.2f), "
 	        "peak %u half-open, %.0f%% answered by SYN-ACK, %" PRIu64 " handshake%s completed\n",
@@ -643,6 +700,10 @@ void out_progress(struct out *o, const struct tp_stats *st, uint64_t packets, in
 		        t, packets, st->segments, st->conns_total, st->conns_active, anomaly_segments(st), st->floods);
 		return;
 	}
+	struct line l;
+	l.n = 0;
+	put_time(&l, o, now_ns);
+	snprintf(t, sizeof t, "%.*s", (int)l.n, l.b);
 	fprintf(stderr,
 	        "tcpphase: stats at %s: packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64
 	        " (%" PRIu64 " tracked now), anomalies %" PRIu64 " segments, SYN floods %" PRIu64 "\n",

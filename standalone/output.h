@@ -12,12 +12,17 @@
 #include "tcpphase.h"
 
 enum out_format { OUT_TEXT = 0, OUT_JSON, OUT_CSV, OUT_ZEEK };
+/* How text shows a moment (--time): seconds since the capture's first
+ * segment, ISO 8601 UTC, or seconds since the epoch. JSON, CSV and Zeek
+ * keep epoch seconds, as Zeek writes them. */
+enum out_time { OUT_TIME_RELATIVE = 0, OUT_TIME_ABSOLUTE, OUT_TIME_EPOCH };
 #define OUT_UID_CACHE 1024 /* a power of two */
 
 struct out {
 	FILE *f;
 	enum out_format fmt;
 	int color;
+	enum out_time time;
 	int segments; /* the primary records are segments (else connections) */
 	int conns;    /* connection records too */
 	int header_done;
@@ -36,6 +41,7 @@ struct out {
 };
 
 int out_parse_format(const char *s, enum out_format *fmt);
+int out_parse_time(const char *s, enum out_time *t);
 /* The capture's first segment's time, which text times are relative to;
  * only the first call counts. */
 void out_first_time(struct out *o, int64_t ts_ns);

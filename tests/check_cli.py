@@ -564,6 +564,26 @@ text_some = run(["-r", DEMO, "--segments", "--no-summary", "--only-anomalies"]).
 check(text_some and all(text_all.get(l.split()[0]) == l for l in text_some),
       "--only-anomalies --segments: each text line as in the unfiltered output (times relative to the capture)")
 
+# --time: one style for every time in text (records and the flood alert)
+import datetime
+FLOODCAP = os.path.join(CAPS, "syn-flood.pcap")
+js = jsonl(run(["-r", FLOODCAP, "-F", "json", "--no-summary"]).stdout)
+alert = next(r for r in js if r["type"] == "alert")
+first_conn = next(r for r in js if r["type"] == "conn")
+t0 = min(r["ts"] for r in js if r["type"] == "conn")
+iso = datetime.datetime.fromtimestamp(alert["start"], datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+for style, want in (("relative", f"from {alert['start'] - t0:.6f} to "), ("absolute", f"from {iso} to "),
+                    ("epoch", f"from {alert['start']:.6f} to ")):
+    p = run(["-r", FLOODCAP, "--no-summary", "--time", style])
+    lines = p.stdout.splitlines()
+    check(p.returncode == 0 and want in lines[0], f"--time {style}: the flood alert says {want!r} ({lines[0][:80]!r})")
+    row = next(l for l in lines if l.startswith(first_conn["uid"]))
+    cols = row.split()
+    shown = {"relative": f"{first_conn['ts'] - t0:.6f}", "epoch": f"{first_conn['ts']:.6f}",
+             "absolute": datetime.datetime.fromtimestamp(first_conn["ts"], datetime.timezone.utc)
+             .strftime("%Y-%m-%dT%H:%M:%S.%fZ")}[style]
+    check(cols[7] == shown, f"--time {style}: a connection row's start is {shown} (got {cols[7]})")
+
 # options say no to nonsense: one line naming the option and what it takes
 for args, want in ((["--color", "sometimes"], "--color takes auto, always or never"),
                    (["--color", ""], "--color takes auto, always or never"),
@@ -575,7 +595,8 @@ for args, want in ((["--color", "sometimes"], "--color takes auto, always or nev
                    (["--idle-timeout", "nan"], "--idle-timeout takes a number of seconds from 0"),
                    (["--wireshark", "3.6"], "--wireshark takes 4.0, 4.4 or 4.6"),
                    (["--anomaly", "half_open,bogus"], "--anomaly takes anomaly ids separated by commas"),
-                   (["--stats-every", "5"], "--stats-every is for a live capture")):
+                   (["--stats-every", "5"], "--stats-every is for a live capture"),
+                   (["--time", "local"], "--time takes relative, absolute or epoch")):
     p = run(["-r", DEMO] + args)
     check(p.returncode == 1 and p.stdout == "" and want in p.stderr and len(p.stderr.splitlines()) == 1,
           f"{' '.join(args) or repr('')}: refused in one line, exit {p.returncode}: {p.stderr.strip()!r}")
