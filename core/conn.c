@@ -168,6 +168,18 @@ static void on_syn(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 		v->anomalies |= TP_ABIT(TP_A_SYN_FLOOD);
 }
 
+/*
+ * Does ack acknowledge R's SYN? RFC 9293 3.10.7.3 and 3.10.7.4: an ACK is
+ * acceptable if ISS < SEG.ACK =< SND.NXT. SND.NXT is past the SYN's own
+ * data when it carried some (TCP Fast Open, RFC 7413 4.2), and past data a
+ * TFO server sends from SYN-RECEIVED: the peer may acknowledge that data
+ * with the SYN, or not yet.
+ */
+static int acks_syn(const struct tp_endpoint *R, uint32_t ack)
+{
+	return SEQ_GT(ack, R->isn) && SEQ_LEQ(ack, R->next_seq);
+}
+
 /* ACK of R's SYN while R sits in SYN-RECEIVED: R is ESTABLISHED. */
 static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
                               struct tp_verdict *v)
@@ -176,9 +188,9 @@ static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si,
 	if (R->state != TP_SYN_RECEIVED || !R->syn_seen || !(s->flags & TP_TH_ACK))
 		return 0;
 	v->ack_checked = 1;
-	v->expected_ack = R->isn + 1;
+	v->expected_ack = acks_syn(R, s->ack) ? s->ack : R->isn + 1;
 	v->seen_ack = s->ack;
-	if (s->ack != R->isn + 1) {
+	if (!acks_syn(R, s->ack)) {
 		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_BAD_ACK);
 		c->handshake = TP_HS_BAD_ACK;
 		return 0;
@@ -211,7 +223,7 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
 	v->step = TP_STEP_HS_SYNACK;
 	if (R->syn_seen) {
 		v->ack_checked = 1;
-		v->expected_ack = R->isn + 1;
+		v->expected_ack = acks_syn(R, s->ack) ? s->ack : R->isn + 1;
 		v->seen_ack = s->ack;
 	}
 	if (S->syn_seen && s->seq == S->isn) {
@@ -239,7 +251,7 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
 	if (c->syn_ns >= 0)
 		v->syn_to_synack_ns = s->ts_ns - c->syn_ns;
 	tp_flood_synack(an, c);
-	if (R->syn_seen && s->ack != R->isn + 1) {
+	if (R->syn_seen && !acks_syn(R, s->ack)) {
 		/* The client would answer with RST; it is not ESTABLISHED. */
 		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_BAD_ACK);
 		c->handshake = TP_HS_BAD_ACK;

@@ -607,6 +607,37 @@ static void test_tfo_data_is_a_note(void **state)
 	assert_int_equal(tp_anomaly_table[TP_A_TFO_DATA].severity, TP_SEV_NOTE);
 }
 
+/*
+ * TCP Fast Open (test-captures/tfo.pcap, as the kernel did it): the SYN-ACK
+ * acknowledges the SYN's data too, ISN+1+len, which is acceptable (ISS <
+ * SEG.ACK =< SND.NXT), as is ISN+1 (data not taken); beyond SND.NXT is not.
+ */
+static void tfo_synack(uint32_t ack, int acceptable)
+{
+	struct fx *f = fx_new();
+	fx_start(f);
+	seg(f, C, SYN, 1000, 0, 100, 0);
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, ack, 0, 1);
+	assert_int_equal(HAS(v, TP_A_HANDSHAKE_BAD_ACK), !acceptable);
+	assert_states(v, acceptable ? TP_ESTABLISHED : TP_SYN_SENT, TP_SYN_RECEIVED);
+	if (acceptable) {
+		v = seg(f, C, ACK, 1000 + 1 + 100, 5001, 0, 1);
+		assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+		assert_false(v->anomalies);
+	}
+	tp_analyzer_free(f->an);
+	test_free(f);
+}
+
+static void test_tfo_synack_acks_the_data(void **state)
+{
+	(void)state;
+	tfo_synack(1101, 1); /* the SYN's 100 bytes taken */
+	tfo_synack(1001, 1); /* not taken: the client sends them again */
+	tfo_synack(1102, 0); /* past what was sent */
+	tfo_synack(1000, 0); /* the ISN itself */
+}
+
 static void test_simultaneous_open(void **state)
 {
 	struct fx *f = *state;
@@ -855,6 +886,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_reuse_in_time_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_before_handshake, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tfo_data_is_a_note, setup, teardown),
+		cmocka_unit_test(test_tfo_synack_acks_the_data),
 		cmocka_unit_test_setup_teardown(test_simultaneous_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_timeout_expires, setup, teardown),

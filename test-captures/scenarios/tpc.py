@@ -104,6 +104,11 @@ def server(args):
             c.close()            # FIN right after EOF
         return
 
+    if sc == "tfo":
+        # TCP Fast Open (RFC 7413): accept data carried by the SYN. The
+        # namespace's net.ipv4.tcp_fastopen lets it in without a cookie.
+        ls.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+
     rounds = 2 if sc == "port-reuse" else 1
     for rnd in range(rounds):
         c, peer = ls.accept()
@@ -111,7 +116,7 @@ def server(args):
 
 
 def serve_one(sc, c, peer, rnd, args):
-    if sc in ("close-client-first", "capture-cut", "final-ack-unseen"):
+    if sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -229,6 +234,18 @@ def client(args):
             log(f"syn-unanswered: connect failed after {time.time() - t0:.1f} s: {e!r} (as intended)")
             return
         raise SystemExit("syn-unanswered: connection unexpectedly succeeded")
+
+    if sc == "tfo":
+        # The request rides on the SYN (sendto with MSG_FASTOPEN connects).
+        fam = family_of(args.addr)
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.bind((args.bind_addr, args.bind_port))
+        s.sendto(b"tfo request\n", socket.MSG_FASTOPEN, (args.addr, args.port))
+        reply = recv_line(s)
+        log(f"tfo: reply {reply!r}")
+        s.close()
+        time.sleep(1.0)          # the server's FIN, and our final ACK
+        return
 
     if sc == "port-reuse":
         s = connect(args)

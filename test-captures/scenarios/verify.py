@@ -369,6 +369,21 @@ def v_port_reuse(pk, d):
          f"{b[0].t - a[-1].t:.2f} s later, ISN {b[0].seq} > {a[0].seq}; stream 1 ({sh2})")
 
 
+def v_tfo(pk, d):
+    only_stream(pk)
+    c, s = split(pk, (C4, 40017))
+    syn, synack = c[0], [p for p in s if p.has(SYN) and p.has(ACK)]
+    need(syn.flags & (SYN | ACK) == SYN and syn.len > 0, "the client's SYN carries data (TCP Fast Open)")
+    need(synack and synack[0].ack == (syn.seq + 1 + syn.len) % M32,
+         "the SYN-ACK acknowledges ISN+1 plus the SYN's data")
+    need(not any(p.rtx for p in pk), "no retransmission (the data in the SYN was accepted)")
+    first, shape = close_shape(pk, (C4, 40017))
+    need(first == "client", "client closed first")
+    return [row("tfo.pcap", "tfo", C4, 40017, S4, 8017, "SF", "-", "TIME-WAIT", "CLOSED", shape,
+                forbid="handshake_bad_ack")], \
+        f"SYN #{syn.frame} with {syn.len} bytes, SYN-ACK #{synack[0].frame} ack=ISN+1+{syn.len}; {shape}"
+
+
 def v_syn_flood(pk, d):
     sample_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flood-sample.json")
     sample = json.load(open(sample_file))
@@ -442,6 +457,7 @@ SCENARIOS = {
     "syn-flood": v_syn_flood,
     "ipv6": v_ipv6,
     "port-reuse": v_port_reuse,
+    "tfo": v_tfo,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
