@@ -238,12 +238,21 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 	return 1;
 }
 
+static int is_own(const struct option *own, int opt)
+{
+	for (; own && own->name; own++)
+		if (own->val == opt)
+			return 1;
+	return 0;
+}
+
 int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct sub_analysis *an, const char **file,
                    const char **out, const char **key)
 {
-	const struct option own[] = { { spec->key_opt, required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' },
-		                      { 0, 0, 0, 0 } };
-	struct option longopts[40];
+	struct option own[8] = { { spec->key_opt, required_argument, 0, 'k' }, { "help", no_argument, 0, 'h' } };
+	for (size_t i = 0, n = 2; spec->own && spec->own[i].name && n + 1 < sizeof own / sizeof own[0]; i++)
+		own[n++] = spec->own[i];
+	struct option longopts[48];
 	sub_longopts(longopts, sizeof longopts / sizeof longopts[0], own);
 	int opt, rc;
 	optind = 1;
@@ -255,6 +264,11 @@ int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct su
 		case 'k': *key = optarg; break;
 		case 'h': spec->usage(stdout); exit(SUB_EXIT_OK);
 		default:
+			if (spec->own_opt && is_own(spec->own, opt)) {
+				if (spec->own_opt(opt, optarg, spec->user) != 0)
+					return -1;
+				break;
+			}
 			if ((rc = sub_analysis_opt(opt, optarg, an)) == 0)
 				break;
 			if (rc > 0)

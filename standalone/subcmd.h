@@ -61,12 +61,19 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an);
 void sub_usage_analysis(FILE *f);
 
 /* What a subcommand's command line looks like: -r FILE, -o OUT, -h, the
- * analysis options, and one required --KEY_OPT KEY_ARG. */
+ * analysis options, one required --KEY_OPT KEY_ARG, and the subcommand's
+ * own options if it has any. */
 struct sub_args {
 	const char *name;    /* "tcpphase ladder" */
 	const char *key_opt; /* "conn" */
 	const char *key_arg; /* "UID|FRAME|TUPLE", for the message */
 	void (*usage)(FILE *f);
+	/* Long options of this subcommand only (NULL, or ended by a zero
+	 * entry; val below 1000, where the analysis options' codes begin),
+	 * handed to own_opt with user: 0, or -1 after a message. */
+	const struct option *own;
+	int (*own_opt)(int opt, const char *arg, void *user);
+	void *user;
 };
 /* Parse argv; -h prints usage and exits 0; -1 after a message. */
 int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct sub_analysis *an, const char **file,

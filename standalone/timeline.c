@@ -471,7 +471,8 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct timeline *T, struct sub_analysis *an, const char **file,
                       const char **out)
 {
-	static const struct sub_args spec = { "tcpphase timeline", "server", "IP:PORT", usage };
+	static const struct sub_args spec = { .name = "tcpphase timeline", .key_opt = "server", .key_arg = "IP:PORT",
+	                                       .usage = usage };
 	const char *server = NULL;
 	if (sub_parse_args(argc, argv, &spec, an, file, out, &server) != 0)
 		return -1;

@@ -10,9 +10,14 @@ endpoint's states in the order the CLI reports them. A long gap is cut short
 and marked. The timeline of the SYN flood capture must shade the CLI's alert
 from its start to its end (read off the time axis as a user would), draw the
 thresholds where the value axis puts them, and peak at the alert's
-peak_half_open. Every picture is rendered to PNG by rsvg-convert (librsvg),
-which must succeed with a picture of the SVG's size that is not blank; the
-README's two pictures in docs/ must be what the CLI draws now.
+peak_half_open. A long connection (8,317 segments) is folded by default: its
+arrows and fold rows add up to the CLI's segments, each fold a whole run of
+plain data segments with their count and bytes; --all draws every segment
+and warns about the height; --frames draws exactly its range and one row
+for the rest on either side. Every picture is rendered to PNG by
+rsvg-convert (librsvg), which must succeed with a picture of the SVG's size
+that is not blank; the README's two pictures in docs/ must be what the CLI
+draws now.
 
 usage: check_svg.py TCPPHASE_BINARY TEST_CAPTURES_DIR DOCS_DIR
 """
@@ -394,6 +399,168 @@ def long_gap(tmp):
     check(view["height"] < 900, f"idle: 90 s take no more room than a short gap (height {view['height']:.0f})")
 
 
+# ---- long connections: folded, a range of frames, the size warning -------------
+
+FOLD_MIN = 8  # the shortest run of plain data segments drawn as one row
+
+
+def is_plain(s, prev):
+    """A data segment whose arrow would say nothing new: no step, rtx, anomaly or state change."""
+    return (prev is not None and s["phase"] == "data" and not s["step"] and not s["rtx"] and not s["anomalies"]
+            and s["orig_state"] == prev["orig_state"] and s["resp_state"] == prev["resp_state"])
+
+
+def folds_of(root):
+    """Fold rows top to bottom: first and last frame, count, hidden, y, label and bytes text."""
+    out = []
+    for g in all_of(root, "g", "fold"):
+        band = [e for e in g if "fold-band" in classes(e)][0]
+        label = [text(e) for e in g if "fold-label" in classes(e)]
+        nbytes = [text(e) for e in g if "fold-bytes" in classes(e)]
+        out.append({"first": int(g.get("data-first-frame")), "last": int(g.get("data-last-frame")),
+                    "n": int(g.get("data-segments")), "hidden": "hidden" in classes(g),
+                    "y": float(band.get("y")) + 13, "label": label[0] if label else "",
+                    "bytes": nbytes[0] if nbytes else ""})
+    return sorted(out, key=lambda f: f["y"])
+
+
+def rows_of(view):
+    """Arrows and folds in drawing order, as ("seg", frame) and ("fold", fold)."""
+    rows = [(a["y"], ("seg", a["frame"])) for a in view["arrows"]]
+    rows += [(f["y"], ("fold", f)) for f in folds_of(view["root"])]
+    return [r for _, r in sorted(rows, key=lambda r: r[0])]
+
+
+def check_folded(name, segs, view):
+    """A default ladder: every segment once, in frame order, either an arrow or in a fold; every fold a
+    maximal run of at least FOLD_MIN plain data segments with its count and bytes each way; every other such
+    run drawn; the states still in the CLI's order."""
+    pos = {s["frame"]: i for i, s in enumerate(segs)}
+    order, ok_runs = [], True
+    for kind, x in rows_of(view):
+        if kind == "seg":
+            order.append(x)
+            continue
+        run = segs[pos[x["first"]]:pos[x["last"]] + 1]
+        order += [s["frame"] for s in run]
+        i0 = pos[x["first"]]
+        plain = all(is_plain(s, segs[i0 + k - 1] if i0 + k else None) for k, s in enumerate(run))
+        before = i0 > 0 and is_plain(segs[i0 - 1], segs[i0 - 2] if i0 > 1 else None)
+        after = pos[x["last"]] + 1 < len(segs) and is_plain(segs[pos[x["last"]] + 1], run[-1])
+        ok_runs &= check(not x["hidden"] and x["n"] == len(run) >= FOLD_MIN and plain and not before and not after,
+                         f"{name}: fold #{x['first']}-#{x['last']} is a whole run of {x['n']} plain data segments")
+        want = f"{len(run):,} data segments, frames #{x['first']}\u2013#{x['last']}, "
+        check(want in x["label"], f"{name}: fold labelled '{want}...' ({x['label']})")
+        c2s = sum(s["len"] for s in run if s["dir"] == "orig")
+        s2c = sum(s["len"] for s in run if s["dir"] == "resp")
+        want = f"{c2s:,} bytes client\u2192server, {s2c:,} server\u2192client"
+        check(x["bytes"] == want, f"{name}: fold's bytes each way '{want}' (got '{x['bytes']}')")
+    check(order == [s["frame"] for s in segs],
+          f"{name}: {len(view['arrows'])} arrows and the folds' segments are the {len(segs)} segments, in order")
+    run, drawn_long = 0, False
+    drawn = {a["frame"] for a in view["arrows"]}
+    for i, s in enumerate(segs):
+        run = run + 1 if is_plain(s, segs[i - 1] if i else None) and s["frame"] in drawn else 0
+        drawn_long |= run >= FOLD_MIN
+    check(not drawn_long, f"{name}: no run of {FOLD_MIN} plain data segments drawn as arrows")
+    for side in ("orig", "resp"):
+        want = dedupe(s[f"{side}_state"] for s in segs)
+        check(view["states"][side] == want, f"{name}: {side} states in the CLI's order (got {view['states'][side]})")
+
+
+def long_connection(tmp):
+    path = cap(os.path.join("zeek", "ftp__cwd-navigation.pcap"))
+    segs = cli_segments(path)
+    uid = segs[0]["uid"]
+    check(len(segs) > 8000 and {s["uid"] for s in segs} == {uid}, f"ftp__cwd-navigation: one connection, "
+          f"{len(segs)} segments")
+    out = os.path.join(tmp, "ftp.svg")
+    p, svg = ladder(path, uid, out)
+    check(p.returncode == 0 and svg and not p.stderr, f"ftp ladder: exit 0, no warning ({p.stderr.decode()[:200]})")
+    if not svg:
+        return
+    view = ladder_view(svg)
+    check(len(svg) < 200000 and view["height"] < 32767,
+          f"ftp ladder: small by default ({len(svg)} bytes, {view['height']:.0f} px)")
+    check_folded("ftp ladder", segs, view)
+    folds = folds_of(view["root"])
+    check(len(folds) == 1 and folds[0]["label"].startswith("\u22ee 8,314 data segments, frames #4\u2013#8317, "),
+          f"ftp ladder: the data phase folded into one row ({[f['label'] for f in folds]})")
+    check(any("--all draws them" in text(e) for e in all_of(view["root"], "text", "legend")),
+          "ftp ladder: the legend explains the fold")
+    check_png("ftp ladder", out, lambda r, g, b: r == g == b == 244, "fold band")
+
+    q, svg = ladder(path, uid, os.path.join(tmp, "ftp-all.svg"), ["--all"])
+    err = q.stderr.decode()
+    if svg:
+        allv = ladder_view(svg)
+        check([a["frame"] for a in allv["arrows"]] == [s["frame"] for s in segs] and not folds_of(allv["root"]),
+              f"ftp ladder --all: every segment an arrow ({len(allv['arrows'])} of {len(segs)}), no fold")
+        check(allv["height"] > 32767 and err.count("warning") == 1 and f"{allv['height']:,.0f} px" in err
+              and "--frames A-B" in err and "#1 to #8317" in err,
+              f"ftp ladder --all: one warning naming the height and --frames ({err.strip()})")
+    else:
+        check(False, f"ftp ladder --all: exit 0 ({err[:200]})")
+
+    frames_range(tmp, path, uid, segs)
+
+    txt = os.path.join(tmp, "ftp.txt")
+    q = run(["ladder", "-r", path, "--conn", uid, "-o", txt], text=True)
+    lines = open(txt).read().splitlines() if q.returncode == 0 else []
+    check(len(lines) < 20 and any("8,314 data segments, frames #4-#8317, " in l and "bytes ->" in l for l in lines)
+          and not q.stderr, f"ftp text ladder: {len(lines)} lines, the fold in one")
+    q = run(["ladder", "-r", path, "--conn", uid, "--all", "-o", txt], text=True)
+    check(q.returncode == 0 and "warning: the text ladder has 8,32" in q.stderr and "--frames" in q.stderr,
+          f"ftp text ladder --all: a warning ({q.stderr.strip()[:160]})")
+
+    # a fold between the handshake and the teardown: the rows after it keep their states
+    ssh = cap(os.path.join("zeek", "ssh__ssh.pcap"))
+    every = cli_segments(ssh)
+    for uid in ("C4bm3MNqY1SEQ22GkT", "CQRRta9TRNOlzKDmpL"):
+        segs = [s for s in every if s["uid"] == uid]
+        q, svg = ladder(ssh, uid, os.path.join(tmp, uid + ".svg"))
+        check(q.returncode == 0 and svg and segs, f"ssh ladder {uid}: exit 0")
+        if svg and segs:
+            check_folded(f"ssh ladder {uid}", segs, ladder_view(svg))
+
+
+def frames_range(tmp, path, uid, segs):
+    """--frames: the range drawn whole, one row for the rest either side, seq/ack still from the ISNs."""
+    bodies, _ = expected_bodies(path, segs)
+    for rng, lo, hi in (("100-150", 100, 150), ("8300-", 8300, 8317), ("-5", 1, 5)):
+        q, svg = ladder(path, uid, os.path.join(tmp, "range.svg"), ["--frames", rng])
+        check(q.returncode == 0 and svg and not q.stderr, f"ftp ladder --frames {rng}: exit 0, no warning")
+        if not svg:
+            continue
+        view = ladder_view(svg)
+        want = [s["frame"] for s in segs if lo <= s["frame"] <= hi]
+        check([a["frame"] for a in view["arrows"]] == want, f"--frames {rng}: exactly frames #{lo}-#{hi} drawn")
+        check(all(a["body"] == bodies[a["frame"]] for a in view["arrows"]),
+              f"--frames {rng}: seq and ack relative to the whole connection's ISNs")
+        hidden = [(f["first"], f["last"], f["n"]) for f in folds_of(view["root"])]
+        before = [s["frame"] for s in segs if s["frame"] < lo]
+        after = [s["frame"] for s in segs if s["frame"] > hi]
+        expect = ([(before[0], before[-1], len(before))] if before else []) + \
+                 ([(after[0], after[-1], len(after))] if after else [])
+        check(hidden == expect and all(f["hidden"] for f in folds_of(view["root"])),
+              f"--frames {rng}: one 'not shown' row each side {expect} (got {hidden})")
+        if before:
+            label = folds_of(view["root"])[0]["label"]
+            check(label.endswith(f"frames #{before[0]}\u2013#{before[-1]} not shown ({len(before):,} segments)"),
+                  f"--frames {rng}: '{label}'")
+            check(len(view["states"]["orig"]) >= 1 and len(view["states"]["resp"]) >= 1,
+                  f"--frames {rng}: both states written on the first row drawn")
+        check_png(f"ftp ladder --frames {rng}", os.path.join(tmp, "range.svg"),
+                  lambda r, g, b: r == g == b == 244, "'not shown' band")
+    q = run(["ladder", "-r", path, "--conn", uid, "--frames", "9000-9100", "-o", os.path.join(tmp, "none.svg")],
+            text=True)
+    check(q.returncode == 1 and "#1 to #8317" in q.stderr and not os.path.exists(os.path.join(tmp, "none.svg")),
+          f"--frames outside the connection: exit 1 naming its frames ({q.stderr.strip()})")
+    for bad in ("0-5", "7-3", "-", "1-2-3", "x"):
+        q = run(["ladder", "-r", path, "--conn", uid, "--frames", bad, "-o", os.path.join(tmp, "bad.svg")], text=True)
+        check(q.returncode == 1 and "--frames" in q.stderr, f"--frames {bad}: refused")
+
+
 # ---- the timeline -------------------------------------------------------------
 
 def axis_map(pairs):
@@ -513,6 +680,7 @@ def main():
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         ladders(tmp)
+        long_connection(tmp)
         timelines(tmp)
         docs(tmp)
     readme_text_ladder()
