@@ -22,6 +22,7 @@ struct out {
 	int conns;    /* connection records too */
 	int header_done;
 	int64_t first_ts; /* for relative times in text */
+	uint64_t uid_seed; /* the capture's (tp_conn_uid) */
 	/* uids of recent connections by first frame: segments of a few hundred
 	 * connections interleave, and a uid costs 17 rounds of mixing */
 	struct {
