@@ -125,13 +125,14 @@ static int add_folder(struct paths *ps, const char *dir, char *err, size_t errle
 		free(p);
 	}
 	closedir(d);
-	if (rc != 0)
+	if (rc != 0) {
 		snprintf(err, errlen, "%s: out of memory", dir);
-	else if (ps->n == before) {
+	} else if (ps->n == before) {
 		snprintf(err, errlen, "%s: no pcap or pcapng file in this folder", dir);
 		rc = -1;
+	} else {
+		qsort(ps->p + before, ps->n - before, sizeof *ps->p, by_name);
 	}
-	qsort(ps->p + before, ps->n - before, sizeof *ps->p, by_name);
 	return rc;
 }
 
