@@ -154,16 +154,30 @@ void tp_verdict_amend(struct tp_verdict *v, const struct tp_amend *a)
 		v->resp_state = (uint8_t)a->resp_state;
 }
 
+/* MurmurHash3's finaliser: a bijection of 64 bits that maps 0 to 0, so
+ * that seed 0 leaves the uid formula as it was before seeds. */
+static uint64_t fmix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	k *= 0xc4ceb9fe1a85ec53ULL;
+	k ^= k >> 33;
+	return k;
+}
+
 /*
  * Zeek's uids are random; ours must be reproducible so that two runs, or the
- * CLI and the plugin, name a connection alike. A 64-bit mix of the index
- * spread over base62 gives the same look.
+ * CLI and the plugin, name a connection alike. A 64-bit mix of the frame
+ * and the seed spread over base62 gives the same look. The seed enters both
+ * halves of the state differently, so two (seed, frame) pairs share a
+ * starting state only by a 64-bit accident.
  */
-void tp_conn_uid(uint64_t first_frame, char out[20])
+void tp_conn_uid(uint64_t seed, uint64_t first_frame, char out[20])
 {
 	static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-	uint64_t x = first_frame + 0x9e3779b97f4a7c15ULL;
-	uint64_t y = first_frame * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
+	uint64_t x = first_frame + 0x9e3779b97f4a7c15ULL + seed;
+	uint64_t y = (first_frame ^ fmix64(seed)) * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
 	out[0] = 'C';
 	for (int i = 1; i <= 17; i++) {
 		x ^= x >> 31;
@@ -173,6 +187,17 @@ void tp_conn_uid(uint64_t first_frame, char out[20])
 		out[i] = b62[(x >> 33) % 62];
 	}
 	out[18] = '\0';
+}
+
+uint64_t tp_uid_seed(int64_t ts_ns, uint32_t caplen, const uint8_t *bytes)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a over the bytes */
+	for (uint32_t i = 0; i < caplen; i++) {
+		h ^= bytes[i];
+		h *= 0x100000001b3ULL;
+	}
+	h = fmix64(h ^ fmix64((uint64_t)ts_ns ^ ((uint64_t)caplen << 32 | caplen)));
+	return h ? h : 1; /* 0 is the deterministic seed */
 }
 
 char *tp_addr_str(const struct tp_addr *a, char *buf, size_t len)

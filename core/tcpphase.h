@@ -275,11 +275,21 @@ struct tp_conn_record {
 
 /*
  * Zeek-style uid ("C" + 17 base62 chars) of the connection whose first
- * segment is in frame first_frame. A frame starts at most one connection, so
- * the uid is unique in a capture, and it is the same in the CLI, the plugin
- * and every --shard of the capture (the connection index is not).
+ * segment is in frame first_frame of a capture whose uid seed is seed
+ * (struct tp_config's uid_seed). A frame starts at most one connection, so
+ * the uid is unique in a capture; the seed keeps it apart from the uids of
+ * other captures. It is the same in the CLI, the plugin and every --shard
+ * of the capture (the connection index is not). Seed 0 gives the uids of
+ * tcpphase before seeds (the CLI's --deterministic-uids).
  */
-void tp_conn_uid(uint64_t first_frame, char out[20]);
+void tp_conn_uid(uint64_t seed, uint64_t first_frame, char out[20]);
+/*
+ * A capture's default uid seed: a hash of its first packet (frame 1,
+ * whatever it holds), its time and captured bytes, which every front end
+ * sees alike. The same file always gives the same uids, another capture
+ * others; never 0 (that seed is the deterministic one).
+ */
+uint64_t tp_uid_seed(int64_t ts_ns, uint32_t caplen, const uint8_t *bytes);
 
 /*
  * Which of n shards a segment's connection belongs to, 0..n-1: a function of
@@ -358,6 +368,11 @@ struct tp_config {
 	uint32_t flood_min_half_open;   /* half-open connections at once (default 100) */
 	uint32_t flood_min_syn_rate;    /* SYNs per window (default 200) */
 	double flood_min_spread;        /* distinct sources / SYNs in the window (default 0.5) */
+	/* The capture's uid seed, for tp_conn_uid: no verdict depends on it,
+	 * it only names connections. The default, 0, gives the deterministic
+	 * uids; front ends put tp_uid_seed() of the first packet here unless
+	 * the user chose a seed, so that uids differ across captures. */
+	uint64_t uid_seed;
 };
 void tp_config_default(struct tp_config *cfg);
 

@@ -21,6 +21,7 @@
 #define WS_BUILD_DLL
 #include "tcpphase-plugin.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include <epan/expert.h>
@@ -99,6 +100,7 @@ static tpp_pref_bool pref_zeek_bare = FALSE;
 static tpp_pref_bool pref_checksum_verify = FALSE;
 static gint pref_split = TP_SPLIT_WIRESHARK;
 static tpp_pref_bool pref_info_hint = TRUE;
+static const char *pref_uid_seed = ""; /* empty: the capture's own */
 
 static const enum_val_t split_vals[] = {
 	{ "wireshark", "As Wireshark: later stray segments stay in the old tcp.stream", TP_SPLIT_WIRESHARK },
@@ -116,6 +118,24 @@ static gboolean parse_seconds(const char *s, double *out)
 	if (end == s || *end || !(d >= 0) || !isfinite(d))
 		return FALSE;
 	*out = d;
+	return TRUE;
+}
+
+/* The uid_seed preference: TRUE and *seed if it holds a number (decimal or
+ * 0x hex, as the CLI's --seed); empty means the capture's own seed. */
+static gboolean pref_seed(const char *s, guint64 *seed, gboolean warn)
+{
+	char *end;
+	if (!s || !*s)
+		return FALSE;
+	errno = 0;
+	guint64 v = g_ascii_strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-') {
+		if (warn)
+			ws_warning("tcpphase.uid_seed: '%s' is not a whole number; using the capture's own seed", s);
+		return FALSE;
+	}
+	*seed = v;
 	return TRUE;
 }
 
@@ -153,6 +173,9 @@ static void config_from_prefs(struct tp_config *cfg, gboolean warn)
 	cfg->checksum_verify = pref_checksum_verify ? 1 : 0;
 	cfg->split = pref_split;
 	cfg->wireshark = TPP_WIRESHARK_RULES;
+	guint64 seed;
+	if (pref_seed(pref_uid_seed, &seed, warn))
+		cfg->uid_seed = seed;
 	if (pref_zeek_bare) { /* zeek -b registers no likely-server ports */
 		cfg->zeek_server_ports = no_ports;
 		cfg->zeek_n_server_ports = 0;
@@ -237,6 +260,7 @@ static struct tpp_file {
 	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
 	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
 	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
+	gboolean seeded;    /* cfg.uid_seed is set: the preference's, or frame 1's */
 	gboolean finished;  /* tp_finish() has run */
 } *g_file;
 
@@ -546,6 +570,8 @@ static void init_file(void)
 		return;
 	struct tpp_file *f = g_new0(struct tpp_file, 1);
 	config_from_prefs(&f->cfg, FALSE);
+	guint64 seed;
+	f->seeded = pref_seed(pref_uid_seed, &seed, FALSE);
 	f->frames = g_array_new(FALSE, FALSE, sizeof(struct tpp_frame));
 	f->pos = g_array_new(FALSE, TRUE, sizeof(guint32));
 	f->ends = g_array_new(FALSE, FALSE, sizeof(struct tpp_ends));
@@ -633,14 +659,15 @@ static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *
 
 /* The "TCP Phase" subtree of one frame. */
 static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict *v, guint32 stream,
-                        const struct tpp_conn *c, proto_item **anomaly_item, proto_item **step_item)
+                        const struct tpp_conn *c, guint64 uid_seed, proto_item **anomaly_item,
+                        proto_item **step_item)
 {
 	const char *phase = tp_phase_name((enum tp_phase)v->phase);
 	const char *step = tp_step_label((enum tp_step)v->step);
 	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
 	const char *rstate = tp_state_name((enum tp_state)v->resp_state);
 	char uid[20];
-	tp_conn_uid(v->first_frame, uid);
+	tp_conn_uid(uid_seed, v->first_frame, uid);
 
 	proto_item *ti = proto_tree_add_item(tree, proto_tcpphase, tvb, 0, 0, ENC_NA);
 	proto_item_append_text(ti, ": %s%s%s, %s / %s", phase, *step ? " " : "", step, ostate, rstate);
@@ -715,7 +742,7 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	                                            : NULL;
 	proto_item *anomaly_item[TP_A_COUNT] = { 0 }, *step_item = NULL;
 	if (proto_field_is_referenced(tree, proto_tcpphase))
-		render_tree(tvb, tree, &v, fr->stream, c, anomaly_item, &step_item);
+		render_tree(tvb, tree, &v, fr->stream, c, f->cfg.uid_seed, anomaly_item, &step_item);
 	for (int i = 0; i < TP_A_COUNT; i++)
 		if (v.anomalies & TP_ABIT(i))
 			expert_add_info(pinfo, anomaly_item[i], &ei_anomaly[i]);
@@ -728,12 +755,28 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 
 /* ---- the postdissector ------------------------------------------------------- */
 
+/*
+ * The uid seed, unless the preference gave one: the CLI's default, a hash
+ * of the capture's first packet (tp_uid_seed). The first frame dissected is
+ * frame 1, whatever it holds; a postdissector gets the whole frame's
+ * bytes, as the CLI reads them from the file.
+ */
+static void seed_from(struct tpp_file *f, tvbuff_t *tvb, packet_info *pinfo)
+{
+	guint len = tvb_captured_length(tvb);
+	f->cfg.uid_seed = tp_uid_seed((int64_t)pinfo->abs_ts.secs * 1000000000 + pinfo->abs_ts.nsecs, len,
+	                              tvb_get_ptr(tvb, 0, (gint)len));
+	f->seeded = TRUE;
+}
+
 static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
 	struct tpp_file *f = g_file;
 	if (!f)
 		return 0;
 	struct tpp_frame *fr = frame_find(f, pinfo->num);
+	if (!f->seeded && !PINFO_FD_VISITED(pinfo))
+		seed_from(f, tvb, pinfo);
 	if (!PINFO_FD_VISITED(pinfo)) {
 		if (!fr) { /* first sight of this frame: feed the core */
 			struct tp_segment seg;
@@ -868,6 +911,10 @@ static void register_prefs(void)
 	prefs_register_enum_preference(m, "split", "New connection on the same 4-tuple",
 	        "When later segments on a closed 4-tuple start a new connection (--split).", &pref_split,
 	        split_vals, FALSE);
+	prefs_register_string_preference(m, "uid_seed", "Connection uid seed",
+	        "Empty (default): uids seeded from the capture's first packet, as the CLI does, so that other "
+	        "captures get other uids. A number: that seed (the CLI's --seed; 0: --deterministic-uids).",
+	        &pref_uid_seed);
 	prefs_register_bool_preference(m, "checksum_verify", "Leave out segments with a bad checksum",
 	        "Segments whose checksum Wireshark verified bad are not analysed, as Zeek does (--checksums verify). "
 	        "Needs tcp.check_checksum:TRUE, else Wireshark verifies nothing.", &pref_checksum_verify);

@@ -20,6 +20,7 @@
 
 #include "analyse.h"
 #include "capfile.h"
+#include "capset.h"
 #include "decode.h"
 #include "handoff.h"
 #include "output.h"
@@ -52,7 +53,7 @@ struct segbuf {
 };
 
 struct run {
-	const char *source;
+	const char *source; /* the file, the set of files ("3 files: ..."), or the interface */
 	int linktype;
 	int live_ts_scale; /* nanoseconds per unit of a live packet's tv_usec */
 	int write_errno;   /* why writing the records failed first (sub_flush) */
@@ -63,9 +64,15 @@ struct run {
 	struct tp_decode_stats dstats;
 	struct segbuf segs;
 	uint64_t packets, read_errors;
+	int damaged;            /* a damaged record was met (SUB_EXIT_DAMAGED) */
 	_Atomic uint64_t warnings; /* counted by both of read_file's threads */
+	/* The packet being decoded, as its own file numbers it (the reading
+	 * thread's): warnings name it so that a user finds it in that file. */
+	const char *cur_file;
+	uint64_t cur_packet;
+	int seed_given;         /* --seed or --deterministic-uids: not the capture's own */
 	int progress;
-	struct capfile *cf;     /* the file read, or NULL */
+	struct capset *cs;      /* the files read, or NULL */
 	pcap_t *live;           /* the interface captured on, or NULL */
 	time_t last_progress;
 	const char *filter;
@@ -198,30 +205,39 @@ static void segbuf_maybe_write(struct run *r, int live)
 		segbuf_write_settled(r);
 }
 
-static void warn_packet_n(struct run *r, uint64_t packet, const char *what)
+static void warn_packet_n(struct run *r, const char *file, uint64_t packet, const char *what)
 {
 	uint64_t n = ++r->warnings;
 	if (n <= MAX_WARNINGS)
-		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", r->source, packet, what);
+		fprintf(stderr, "tcpphase: %s: packet %" PRIu64 ": %s\n", file, packet, what);
 	if (n == MAX_WARNINGS)
 		fprintf(stderr, "tcpphase: %s: further packet warnings are only counted (see the summary)\n",
-		        r->source);
+		        file);
 }
 
 /* About the packet just read. */
 static void warn_packet(struct run *r, const char *what)
 {
-	warn_packet_n(r, r->packets, what);
+	warn_packet_n(r, r->cur_file, r->cur_packet, what);
+}
+
+/* A damaged record (cs_damaged_fn): said, counted, and read past. */
+static void on_damaged(void *user, const char *file, const char *what)
+{
+	struct run *r = user;
+	fprintf(stderr, "tcpphase: %s: %s\n", file, what);
+	r->read_errors++;
+	r->damaged = 1;
 }
 
 static void progress(struct run *r)
 {
 	time_t now = time(NULL);
-	if (now == r->last_progress || !r->cf || !cf_size(r->cf))
+	if (now == r->last_progress || !r->cs || !cs_size(r->cs))
 		return;
 	r->last_progress = now;
 	fprintf(stderr, "\rtcpphase: %s: %" PRIu64 " packets, %3.0f%%", r->source, r->packets,
-	        100.0 * (double)cf_offset(r->cf) / (double)cf_size(r->cf));
+	        100.0 * (double)cs_offset(r->cs) / (double)cs_size(r->cs));
 }
 
 /* Warn about an unsupported link type once per link type. */
@@ -288,7 +304,7 @@ static void feed_work(struct run *r, const struct work *w)
 	tp_feed_prefetched(r->an, &w->seg, w->hash, &v);
 	if (r->out.segments) {
 		if (segbuf_push(&r->segs, &v) != 0)
-			warn_packet_n(r, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
+			warn_packet_n(r, r->source, w->seg.frame, "out of memory holding segment verdicts"); /* read ahead */
 		r->segs.since_check++;
 		segbuf_maybe_write(r, 0);
 	}
@@ -308,10 +324,13 @@ static void process(struct run *r, int linktype, const uint8_t *bytes, uint32_t 
 static void handle_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct run *r = (struct run *)user;
-	r->packets++;
+	r->cur_packet = ++r->packets;
 	/* With nanosecond precision granted, tv_usec holds nanoseconds. */
-	process(r, r->linktype, bytes, h->caplen, h->len,
-	        (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec * r->live_ts_scale);
+	int64_t ts_ns = (int64_t)h->ts.tv_sec * 1000000000LL + (int64_t)h->ts.tv_usec * r->live_ts_scale;
+	/* No record is written before the first packet: its uid seed is in time. */
+	if (r->packets == 1 && !r->seed_given)
+		r->out.uid_seed = tp_uid_seed(ts_ns, h->caplen, bytes);
+	process(r, r->linktype, bytes, h->caplen, h->len, ts_ns);
 }
 
 /* Compile the filter for one link type; NULL with a message if it cannot. */
@@ -376,7 +395,6 @@ struct reader {
 	struct run *r;
 	unsigned batch; /* packets per batch: BATCH, or 1 from a pipe */
 	struct batch b[NBATCH];
-	int rc; /* SUB_EXIT_DAMAGED once a record was damaged */
 };
 
 /* Read and decode the next packet into *w; nonzero at the end (or Ctrl-C). */
@@ -386,19 +404,15 @@ static int read_packet(struct reader *rd, struct work *w)
 	w->kind = W_NONE;
 	if (g_stop)
 		return 1;
-	struct cf_packet pk;
-	enum cf_result res = cf_next(r->cf, &pk);
-	if (res == CF_END)
+	struct cs_packet cp;
+	if (cs_next(r->cs, &cp) != 0) /* damaged records were said and skipped (on_damaged) */
 		return 1;
-	if (res == CF_DAMAGED) {
-		fprintf(stderr, "tcpphase: %s: %s\n", r->source, cf_error(r->cf));
-		r->read_errors++;
-		rd->rc = SUB_EXIT_DAMAGED;
-		return 0;
-	}
+	const struct cf_packet *pk = &cp.p;
 	r->packets++;
-	if (!r->filter || filter_match(r, &pk))
-		decode_packet(r, pk.linktype, pk.data, pk.caplen, pk.origlen, pk.ts_ns, w);
+	r->cur_file = cp.file;
+	r->cur_packet = cp.packet;
+	if (!r->filter || filter_match(r, pk))
+		decode_packet(r, pk->linktype, pk->data, pk->caplen, pk->origlen, pk->ts_ns, w);
 	return 0;
 }
 
@@ -433,7 +447,7 @@ static int read_file(struct run *r)
 		return SUB_EXIT_INPUT;
 	}
 	rd->r = r;
-	rd->batch = cf_size(r->cf) ? BATCH : 1;
+	rd->batch = cs_size(r->cs) ? BATCH : 1;
 	if (rd->batch > 1)
 		handoff_start(h); /* if no thread can start, the batches are read here */
 	struct work w[AHEAD];
@@ -456,9 +470,8 @@ static int read_file(struct run *r)
 	for (unsigned k = 0; k < AHEAD; k++)
 		feed_work(r, &w[(i + k) % AHEAD]);
 	handoff_free(h);
-	int rc = rd->rc;
 	free(rd);
-	return rc;
+	return r->damaged ? SUB_EXIT_DAMAGED : SUB_EXIT_OK;
 }
 
 
@@ -478,8 +491,8 @@ static int start_analyzer(struct run *r, const struct sub_analysis *an, struct t
 		return -1;
 	}
 	/* Only a big file takes long enough to be worth a progress line. */
-	if (r->cf)
-		r->progress = isatty(STDERR_FILENO) && cf_size(r->cf) > (uint64_t)64 << 20;
+	if (r->cs)
+		r->progress = isatty(STDERR_FILENO) && cs_size(r->cs) > (uint64_t)64 << 20;
 	return 0;
 }
 
@@ -504,7 +517,9 @@ static void warn_total(const struct run *r)
 static void run_init_cli(struct run *r, const struct cli_run *c)
 {
 	memset(r, 0, sizeof *r);
-	r->source = c->file ? source_name(c->file) : c->iface;
+	r->source = c->iface; /* a set of files names itself once open */
+	r->seed_given = c->an->uid_seed_given;
+	r->out.uid_seed = c->an->cfg.uid_seed;
 	r->out.f = c->f;
 	r->out.fmt = c->fmt;
 	r->out.color = c->color;
@@ -550,22 +565,32 @@ static pcap_t *open_live(const char *iface, char *err)
 	return p;
 }
 
+/* The files as one capture (capset.c), named for messages and the summary. */
+static struct capset *open_files(struct run *r, const char *const *files, size_t n, const atomic_int *stop,
+                                 char *err, size_t errlen)
+{
+	struct capset *cs = cs_open(files, n, stop, on_damaged, r, err, errlen);
+	if (cs)
+		r->source = source_name(cs_name(cs));
+	return cs;
+}
+
 /* The file or the interface; SUB_EXIT_INPUT after a message if it cannot
  * be opened. */
 static int open_input(struct run *r, const struct cli_run *c)
 {
-	char err[PCAP_ERRBUF_SIZE] = "";
-	if (c->file)
-		r->cf = cf_open(c->file, err, sizeof err);
-	else
-		r->live = open_live(c->iface, err);
-	if (!r->live && !r->cf) {
+	char err[PCAP_ERRBUF_SIZE + 1024] = "";
+	if (c->nfiles) {
+		/* Ctrl-C ends a wait for a pipe's writer (g_stop) */
+		if (!(r->cs = open_files(r, c->files, c->nfiles, &g_stop, err, sizeof err))) {
+			fprintf(stderr, "tcpphase: %s\n", err);
+			return SUB_EXIT_INPUT;
+		}
+	} else if (!(r->live = open_live(c->iface, err))) {
 		fprintf(stderr, "tcpphase: %s: %s\n", r->source, err);
 		return SUB_EXIT_INPUT;
 	}
-	if (r->cf)
-		cf_stop_on(r->cf, &g_stop); /* Ctrl-C ends a wait for a pipe's writer */
-	r->linktype = r->live ? pcap_datalink(r->live) : cf_linktype(r->cf);
+	r->linktype = r->live ? pcap_datalink(r->live) : cs_linktype(r->cs);
 	if (r->live)
 		r->live_ts_scale = pcap_get_tstamp_precision(r->live) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 	return SUB_EXIT_OK;
@@ -707,15 +732,32 @@ static void report(struct run *r, int summary)
 	sub_flush(r->out.f, &r->write_errno);
 }
 
+/*
+ * The uids' seed: the user's, else a hash of the capture's first packet
+ * (frame 1, after the files are put in time order), which the plugin sees
+ * too. A live capture learns it from its first packet (handle_packet).
+ */
+static uint64_t uid_seed(struct run *r, const struct sub_analysis *an)
+{
+	struct cs_packet pk;
+	if (an->uid_seed_given || !r->cs || cs_peek(r->cs, &pk) != 0)
+		return an->cfg.uid_seed;
+	return tp_uid_seed(pk.p.ts_ns, pk.p.caplen, pk.p.data);
+}
+
 /* The opened input, analysed to its end. */
 static int analyse_input(struct run *r, const struct cli_run *c)
 {
 	struct tp_callbacks cb = { .user = r, .amend = cb_amend, .conn = cb_conn, .flood = cb_flood };
 	struct spill sp;
-	if (start_analyzer(r, c->an, &cb, &sp) != 0)
-		return SUB_EXIT_INPUT;
 	catch_signals(r->live);
-	int rc = r->cf ? read_file(r) : read_live(r);
+	struct sub_analysis an = *c->an;
+	an.cfg.uid_seed = r->out.uid_seed = uid_seed(r, c->an);
+	if (start_analyzer(r, &an, &cb, &sp) != 0)
+		return SUB_EXIT_INPUT;
+	int rc = r->cs ? read_file(r) : read_live(r);
+	if (r->damaged) /* also before the first packet (uid_seed's peek) */
+		rc = SUB_EXIT_DAMAGED;
 	end_input(r);
 	report(r, c->summary);
 	tp_analyzer_free(r->an);
@@ -731,7 +773,7 @@ static void close_input(struct run *r)
 			pcap_freecode(&r->bpf[i].prog);
 	if (r->live)
 		pcap_close(r->live);
-	cf_close(r->cf);
+	cs_close(r->cs);
 }
 
 int analyse_cli(const struct cli_run *c, int *write_errno)
@@ -776,19 +818,23 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 {
 	struct run r;
 	memset(&r, 0, sizeof r);
-	char err[PCAP_ERRBUF_SIZE] = "";
+	char err[PCAP_ERRBUF_SIZE + 1024] = "";
 	r.source = source_name(file);
 	r.hooks = h;
 	r.dopts.verify_checksums = an->verify_checksums;
-	if (!(r.cf = cf_open(file, err, sizeof err))) {
-		fprintf(stderr, "tcpphase: %s: %s\n", r.source, err);
+	if (!(r.cs = open_files(&r, &file, 1, NULL, err, sizeof err))) {
+		fprintf(stderr, "tcpphase: %s\n", err);
 		return SUB_EXIT_INPUT;
 	}
-	r.linktype = cf_linktype(r.cf);
+	r.linktype = cs_linktype(r.cs);
 	struct tp_callbacks cb = { .user = &r, .amend = hook_amend, .conn = hook_conn, .flood = hook_flood };
 	struct spill sp;
-	if (start_analyzer(&r, an, &cb, &sp) != 0) {
-		cf_close(r.cf);
+	struct sub_analysis a = *an;
+	a.cfg.uid_seed = uid_seed(&r, an);
+	if (h->uid_seed)
+		h->uid_seed(h->user, a.cfg.uid_seed);
+	if (start_analyzer(&r, &a, &cb, &sp) != 0) {
+		cs_close(r.cs);
 		return SUB_EXIT_INPUT;
 	}
 	int rc = read_file(&r);
@@ -798,6 +844,6 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	warn_total(&r);
 	tp_analyzer_free(r.an);
 	spill_close(&sp);
-	cf_close(r.cf);
-	return rc;
+	cs_close(r.cs);
+	return r.damaged ? SUB_EXIT_DAMAGED : rc;
 }

@@ -20,8 +20,11 @@
 
 /* What `tcpphase -r FILE | -i IFACE` asks for, as main.c parsed it. */
 struct cli_run {
-	const char *file;   /* -r: a path, "-" for standard input; or NULL */
-	const char *iface;  /* -i, or NULL: exactly one of file and iface */
+	/* -r, as often as given: files and folders of them, read as one
+	 * capture in time order (capset.h); "-" (standard input) only alone */
+	const char *const *files;
+	size_t nfiles;
+	const char *iface;  /* -i, or NULL: exactly one of files and iface */
 	const char *filter; /* a BPF expression; NULL or "" for none */
 	const struct sub_analysis *an;
 	FILE *f;            /* where the records go; the caller closes it */
@@ -57,6 +60,8 @@ struct sub_hooks {
 	void (*amend)(void *user, const struct tp_amend *a);
 	void (*conn)(void *user, const struct tp_conn_record *r);
 	void (*flood)(void *user, const struct tp_flood *f);
+	/* Before any segment: the capture's uid seed (tp_conn_uid). */
+	void (*uid_seed)(void *user, uint64_t seed);
 	/* After tp_finish(): what the end of the capture settled. */
 	void (*finish)(void *user, const struct tp_analyzer *an);
 };

@@ -56,6 +56,7 @@ struct ladder {
 	int all;           /* --all: every segment an arrow, no run folded */
 	int range;         /* --frames given: only these frames drawn */
 	uint64_t from, to; /* its bounds, inclusive */
+	uint64_t seed; /* the capture's uid seed */
 };
 
 static int tuple_match(const struct ladder *L, const struct tp_segment *s)
@@ -70,7 +71,7 @@ static int is_selected(const struct ladder *L, const struct tp_segment *s, const
 	char uid[20];
 	switch (L->how) {
 	case SEL_UID:
-		tp_conn_uid(v->first_frame, uid);
+		tp_conn_uid(L->seed, v->first_frame, uid);
 		return strcmp(uid, L->uid) == 0;
 	case SEL_FIRST: return v->first_frame == L->frame;
 	case SEL_TUPLE: return tuple_match(L, s);
@@ -106,11 +107,16 @@ static void on_segment(void *user, const struct tp_analyzer *an, const struct tp
 			L->found = 1;
 			L->conn = v->conn;
 		} else if (L->others++ == 0) {
-			tp_conn_uid(v->first_frame, L->other_uid);
+			tp_conn_uid(L->seed, v->first_frame, L->other_uid);
 		}
 	}
 	if (L->found && v->conn == L->conn)
 		keep(L, s, v);
+}
+
+static void on_seed(void *user, uint64_t seed)
+{
+	((struct ladder *)user)->seed = seed;
 }
 
 /* Late verdicts change what the segments already kept meant. */
@@ -557,7 +563,7 @@ static void svg_header(struct pic *p)
 	char o[64], r[64], uid[20], t[32], line[400];
 	sub_endpoint_str(oa, op, o, sizeof o);
 	sub_endpoint_str(ra, rp, r, sizeof r);
-	tp_conn_uid(g0->v.first_frame, uid);
+	tp_conn_uid(L->seed, g0->v.first_frame, uid);
 	time_str(L->seg[L->n - 1].v.ts_ns - g0->v.ts_ns, t, sizeof t);
 	snprintf(line, sizeof line, "%s \xe2\x86\x92 %s", o, r);
 	svg_text(p->f, X_FRAME, 30, "class=\"title\" font-size=\"17\" font-weight=\"bold\"", line);
@@ -766,7 +772,7 @@ static void write_svg(FILE *f, const struct ladder *L, const struct plan *pl, co
 		warn_too_big(L, what);
 	}
 	char title[200], uid[20];
-	tp_conn_uid(L->seg[0].v.first_frame, uid);
+	tp_conn_uid(L->seed, L->seg[0].v.first_frame, uid);
 	snprintf(title, sizeof title, "tcpphase ladder: %s (%s)", uid, sub_basename(file));
 	svg_begin(f, W_PX, h, title);
 	svg_header(&p);
@@ -886,7 +892,7 @@ static void write_text(FILE *f, const struct ladder *L, const struct plan *p, co
 	char o[64], r[64], uid[20], t[32], text[400];
 	sub_endpoint_str(fwd0 ? &s0->src : &s0->dst, fwd0 ? s0->sport : s0->dport, o, sizeof o);
 	sub_endpoint_str(fwd0 ? &s0->dst : &s0->src, fwd0 ? s0->dport : s0->sport, r, sizeof r);
-	tp_conn_uid(L->seg[0].v.first_frame, uid);
+	tp_conn_uid(L->seed, L->seg[0].v.first_frame, uid);
 	fprintf(f, "%s -> %s  uid %s  (%s)\n", o, r, uid, sub_basename(file));
 	for (int d = 0; d < 2; d++)
 		if (b[d].known)
@@ -1101,7 +1107,8 @@ int ladder_main(int argc, char **argv)
 	int two_passes = L.how == SEL_FRAME;
 	int rc = two_passes ? resolve_frame(file, name, &an, &L) : SUB_EXIT_OK;
 	if (rc == SUB_EXIT_OK || rc == SUB_EXIT_DAMAGED) {
-		struct sub_hooks h = { .user = &L, .segment = on_segment, .amend = on_amend, .conn = on_conn };
+		struct sub_hooks h = { .user = &L, .segment = on_segment, .amend = on_amend, .conn = on_conn,
+		                       .uid_seed = on_seed };
 		int saved = two_passes ? quiet_stderr() : -1;
 		rc = sub_analyse(file, &an, &h);
 		restore_stderr(saved);
@@ -1120,7 +1127,7 @@ int ladder_main(int argc, char **argv)
 	}
 	if (L.others) {
 		char uid[20];
-		tp_conn_uid(L.seg[0].v.first_frame, uid);
+		tp_conn_uid(L.seed, L.seg[0].v.first_frame, uid);
 		fprintf(stderr, "tcpphase ladder: %" PRIu64 " later connection%s on these endpoints (next: uid %s); "
 		        "drawn: the first, uid %s (--conn UID picks another)\n", L.others, L.others > 1 ? "s" : "",
 		        L.other_uid, uid);

@@ -24,7 +24,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: tcpphase -r FILE | -i IFACE [options] [BPF filter expression]\n"
+	        "usage: tcpphase -r FILE... | -i IFACE [options] [BPF filter expression]\n"
 	        "       tcpphase ladder -r FILE --conn UID|FRAME|TUPLE [-o OUT.svg] [options]\n"
 	        "       tcpphase timeline -r FILE --server IP:PORT [-o OUT.svg] [options]\n"
 	        "\n"
@@ -32,7 +32,9 @@ static void usage(FILE *f)
 	        "teardown, reset), both endpoints' RFC 9293 states, and what went wrong.\n"
 	        "\n"
 	        "input:\n"
-	        "  -r FILE                 read a pcap or pcapng file ('-' for standard input)\n"
+	        "  -r FILE                 read a pcap or pcapng file ('-' for standard input);\n"
+	        "                          -r again, or a folder, for several files read as one\n"
+	        "                          capture in time order (rotated captures)\n"
 	        "  -i IFACE                capture live (Ctrl-C stops and reports everything)\n"
 	        "      --stats-every S     with -i: a progress line (a \"stats\" record in JSON)\n"
 	        "                          every S seconds\n"
@@ -83,10 +85,13 @@ static void usage(FILE *f)
 	        "      --flood-min-spread F  distinct sources per SYN in the window (0.5)\n"
 	        "      --shard K/N         only the connections of shard K (0..N-1) of N, by a\n"
 	        "                          hash of addresses and ports: N processes split a capture\n"
+	        "      --seed N            uids from seed N (default: from the capture's first\n"
+	        "                          packet, so that other captures get other uids)\n"
+	        "      --deterministic-uids  the same uids in every capture (--seed 0)\n"
 	        "      --list-anomalies    the anomaly kinds, their severity and meaning\n"
 	        "  -h, --help              this text\n"
 	        "  -V, --version           version\n"
-	        "pictures (tcpphase ladder --help, tcpphase timeline --help):\n"
+	        "pictures of one file (tcpphase ladder --help, tcpphase timeline --help):\n"
 	        "  ladder                  one connection as a ladder diagram (SVG, or text on a\n"
 	        "                          terminal); --conn by uid, frame or SRC:PORT-DST:PORT\n"
 	        "  timeline                a server's half-open count and SYN rate over time,\n"
@@ -128,6 +133,7 @@ static char *join_args(int argc, char **argv)
 /* The command line as read so far. */
 struct cli {
 	struct cli_run run;
+	const char **files; /* -r, in order (argc entries) */
 	struct sub_analysis an;
 	const char *wfile, *color;
 	int conns_too;
@@ -191,7 +197,7 @@ static int analysis_option(int opt, const char *arg, struct sub_analysis *an)
 static int apply_option(int opt, const char *arg, struct cli *c)
 {
 	switch (opt) {
-	case 'r': c->run.file = arg; break;
+	case 'r': c->files[c->run.nfiles++] = arg; break;
 	case 'i': c->run.iface = arg; break;
 	case 's': c->run.segments = 1; break;
 	case OPT_CONNS: c->conns_too = 1; break;
@@ -247,10 +253,16 @@ static int parse_options(int argc, char **argv, struct cli *c)
 static int check_options(struct cli *c)
 {
 	struct cli_run *run = &c->run;
-	if (!run->file == !run->iface) {
-		fprintf(stderr, "tcpphase: give exactly one of -r FILE or -i IFACE\nsee tcpphase --help\n");
+	if (!run->nfiles == !run->iface) {
+		fprintf(stderr, "tcpphase: give -r FILE or -i IFACE, not both\nsee tcpphase --help\n");
 		return SUB_EXIT_USAGE;
 	}
+	for (size_t i = 0; i < run->nfiles && run->nfiles > 1; i++)
+		if (strcmp(c->files[i], "-") == 0) {
+			fprintf(stderr, "tcpphase: -r - (standard input) cannot be read with other files\n");
+			return SUB_EXIT_USAGE;
+		}
+	run->files = c->files;
 	if (strcmp(c->color, "auto") && strcmp(c->color, "always") && strcmp(c->color, "never")) {
 		fprintf(stderr, "tcpphase: --color takes auto, always or never, not '%s'\n", c->color);
 		return SUB_EXIT_USAGE;
@@ -283,18 +295,25 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "timeline") == 0)
 		return timeline_main(argc - 1, argv + 1);
 	struct cli c = { .run = { .f = stdout, .summary = 1 }, .color = "auto" };
+	if (!(c.files = calloc((size_t)argc, sizeof *c.files))) {
+		fprintf(stderr, "tcpphase: out of memory\n");
+		return SUB_EXIT_INPUT;
+	}
 	c.run.an = &c.an;
 	sub_analysis_default(&c.an);
 	int rc = parse_options(argc, argv, &c);
 	if (rc == GO_ON)
 		rc = check_options(&c);
-	if (rc != GO_ON)
+	if (rc != GO_ON) {
+		free(c.files);
 		return rc;
+	}
 	char *filter = join_args(argc - optind, argv + optind); /* what is left: the BPF expression */
 	c.run.filter = filter;
 	int write_errno = 0;
 	rc = analyse_cli(&c.run, &write_errno);
 	int wr = sub_close_out("tcpphase", c.run.f, c.wfile, write_errno);
 	free(filter);
+	free(c.files);
 	return wr != SUB_EXIT_OK ? wr : rc;
 }

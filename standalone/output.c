@@ -102,7 +102,7 @@ static const char *uid_of(struct out *o, uint64_t first_frame)
 	size_t i = (size_t)(first_frame * 0x9e3779b97f4a7c15ULL >> 54) & (OUT_UID_CACHE - 1);
 	if (!o->uids[i].valid || o->uids[i].frame != first_frame) {
 		char u[20];
-		tp_conn_uid(first_frame, u);
+		tp_conn_uid(o->uid_seed, first_frame, u);
 		memcpy(o->uids[i].uid, u, sizeof o->uids[i].uid);
 		o->uids[i].frame = first_frame;
 		o->uids[i].valid = 1;

@@ -31,6 +31,7 @@ struct out {
 	/* --anomaly, --only-anomalies: only records carrying one of these (0:
 	 * every record); alerts and the summary are never filtered */
 	tp_anomaly_set only;
+	uint64_t uid_seed; /* the capture's (tp_conn_uid) */
 	/* uids of recent connections by first frame: segments of a few hundred
 	 * connections interleave, and a uid costs 17 rounds of mixing */
 	struct {

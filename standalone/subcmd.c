@@ -19,6 +19,7 @@
 enum {
 	SUB_OPT_BASE = 1000,
 	SUB_CHECKSUMS = SUB_OPT_BASE, SUB_KEYCTX, SUB_SPLIT, SUB_WIRESHARK, SUB_BARE, SUB_SPORTS, SUB_SPILLDIR, SUB_NOSPILL,
+	SUB_SEED, SUB_DETUIDS,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
 	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HSIDLE, SUB_LINGER, SUB_HALFCLOSED, SUB_FWIN,
 	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
@@ -45,6 +46,8 @@ static const struct option analysis_opts[] = {
 	{ "flood-min-spread", required_argument, 0, SUB_FSPREAD },
 	{ "spill-dir", required_argument, 0, SUB_SPILLDIR },
 	{ "no-spill", no_argument, 0, SUB_NOSPILL },
+	{ "seed", required_argument, 0, SUB_SEED },
+	{ "deterministic-uids", no_argument, 0, SUB_DETUIDS },
 };
 #define N_ANALYSIS (sizeof analysis_opts / sizeof analysis_opts[0])
 
@@ -200,6 +203,21 @@ static int set_server_ports(const char *s, struct tp_config *cfg)
 	return 0;
 }
 
+/* --seed N: any 64-bit number, decimal or 0x hex. */
+static int set_seed(const char *arg, struct sub_analysis *an)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 0);
+	if (errno || end == arg || *end || *arg == '-') {
+		fprintf(stderr, "tcpphase: --seed takes a whole number from 0 to 18446744073709551615, not '%s'\n", arg);
+		return -1;
+	}
+	an->cfg.uid_seed = (uint64_t)v;
+	an->uid_seed_given = 1;
+	return 0;
+}
+
 int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 {
 	if (opt < SUB_OPT_BASE || opt >= SUB_OPT_END)
@@ -234,6 +252,11 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 	case SUB_SPORTS: return set_server_ports(arg, &an->cfg);
 	case SUB_SPILLDIR: an->spill_dir = arg; return 0;
 	case SUB_NOSPILL: an->no_spill = 1; return 0;
+	case SUB_SEED: return set_seed(arg, an);
+	case SUB_DETUIDS: /* seed 0: the uids of before seeds, the same in every capture */
+		an->cfg.uid_seed = 0;
+		an->uid_seed_given = 1;
+		return 0;
 	}
 	return 1;
 }
@@ -259,7 +282,13 @@ int sub_parse_args(int argc, char **argv, const struct sub_args *spec, struct su
 	argv[0] = (char *)spec->name; /* getopt's messages name the subcommand */
 	while ((opt = getopt_long(argc, argv, "r:o:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'r': *file = optarg; break;
+		case 'r':
+			if (*file) { /* a picture is of one capture file */
+				fprintf(stderr, "%s: one -r FILE only (mergecap can join files into one)\n", spec->name);
+				return -1;
+			}
+			*file = optarg;
+			break;
 		case 'o': *out = optarg; break;
 		case 'k': *key = optarg; break;
 		case 'h': spec->usage(stdout); exit(SUB_EXIT_OK);
@@ -293,6 +322,7 @@ void sub_usage_analysis(FILE *f)
 		                  : analysis_opts[i].val == SUB_SPORTS   ? " LIST"
 		                  : analysis_opts[i].val == SUB_WIRESHARK ? " VERSION"
 		                  : analysis_opts[i].val == SUB_SPILLDIR ? " DIR"
+		                  : analysis_opts[i].val == SUB_SEED     ? " N"
 		                  : analysis_opts[i].val == SUB_CHECKSUMS || analysis_opts[i].val == SUB_SPLIT ? " MODE"
 		                  : analysis_opts[i].val == SUB_FSPREAD  ? " F"
 		                  : analysis_opts[i].val >= SUB_MAXCONNS ? " N"

@@ -22,6 +22,9 @@ struct sub_analysis {
 	int verify_checksums;
 	const char *spill_dir; /* --spill-dir (NULL: $TMPDIR, else /tmp) */
 	int no_spill;          /* --no-spill */
+	/* --seed or --deterministic-uids set cfg.uid_seed; else each run puts
+	 * the capture's own there (tp_uid_seed of its first packet). */
+	int uid_seed_given;
 };
 
 /* The subcommands, from their own name on (argv[0] "ladder"): main.c

@@ -603,7 +603,138 @@ for args, want in ((["--color", "sometimes"], "--color takes auto, always or nev
 p = run(["-r", DEMO, "--segmnets"])
 check(p.returncode == 1 and p.stderr.splitlines()[-1:] == ["see tcpphase --help"] and len(p.stderr.splitlines()) == 2,
       f"a mistyped option: getopt's line and 'see tcpphase --help', not the whole help: {p.stderr.strip()!r}")
-p = run(["-r", CAPS])
-check(p.returncode == 2 and f"tcpphase: {CAPS}: Is a directory" in p.stderr, f"-r a folder: {p.stderr.strip()!r}")
+
+
+# ---- uids: unique across captures, reproducible on request -----------------
+
+def conn_uids(path, extra=()):
+    return [r["uid"] for r in jsonl(run(["-r", path, "-F", "json", "--no-summary"] + list(extra)).stdout)
+            if r["type"] == "conn"]
+
+
+LFA = os.path.join(CAPS, "lost-final-ack.pcap")
+a, b = conn_uids(DEMO), conn_uids(LFA)
+check(a and b and not set(a) & set(b), f"two captures, disjoint uids (demo {a[0]}, lost-final-ack {b[0]})")
+check(conn_uids(DEMO) == a, "the same file twice: the same uids")
+old = conn_uids(DEMO, ["--deterministic-uids"])
+check(old[:1] == ["Ch8thC0EIkSnkLTLSS"] and conn_uids(LFA, ["--deterministic-uids"])[:1] == old[:1],
+      "--deterministic-uids: the old uids (Ch8thC0EIkSnkLTLSS first, in every single-scenario capture)")
+check(conn_uids(DEMO, ["--seed", "0"]) == old, "--seed 0 is --deterministic-uids")
+s42 = conn_uids(DEMO, ["--seed", "42"])
+check(s42 == conn_uids(DEMO, ["--seed", "0x2a"]) and not set(s42) & set(a) and not set(s42) & set(old)
+      and not set(s42) & set(conn_uids(DEMO, ["--seed", "43"])), "--seed N: other uids, the same for the same N")
+p = run(["-r", DEMO, "--seed", "-1"])
+check(p.returncode == 1 and "--seed takes a whole number" in p.stderr, f"--seed -1 refused: {p.stderr.strip()!r}")
+p = run(["ladder", "-r", DEMO, "--conn", a[0], "-o", "/dev/null"])
+check(p.returncode == 0, f"ladder --conn finds a connection by its (seeded) uid {a[0]}: {p.stderr.strip()!r}")
+p = run(["ladder", "-r", DEMO, "-r", LFA, "--conn", a[0], "-o", "/dev/null"])
+check(p.returncode == 1 and "one -r FILE only" in p.stderr, f"ladder takes one file: {p.stderr.strip()!r}")
+
+# every connection of every capture in the repo, in Zeek's conn.log format: no uid twice
+seen, clashes, files = {}, [], 0
+for root, _, names in os.walk(CAPS):
+    for name in sorted(names):
+        if not name.endswith((".pcap", ".pcapng")):
+            continue
+        path = os.path.join(root, name)
+        files += 1
+        out = run(["-r", path, "-F", "zeek", "--no-summary"]).stdout
+        for line in out.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            uid = line.split("\t")[1]
+            if uid in seen:
+                clashes.append(f"{uid}: {seen[uid]} and {os.path.relpath(path, CAPS)}")
+            seen[uid] = os.path.relpath(path, CAPS)
+check(files > 50 and len(seen) > 400 and not clashes,
+      f"-F zeek uids unique across {files} captures ({len(seen)} connections){': ' if clashes else ''}"
+      + "; ".join(clashes[:5]))
+
+
+# ---- several files read as one capture ----------------------------------------
+
+def conn_records(args):
+    p = run(args + ["-F", "json"])
+    recs = jsonl(p.stdout)
+    return p, [r for r in recs if r["type"] == "conn"], (recs[-1] if recs and recs[-1]["type"] == "summary" else {})
+
+
+def split_cases(tmp, src, cuts, what):
+    """src cut at packet indices cuts: the parts, in any order or as a folder,
+    give the whole file's connection and segment records."""
+    data = open(src, "rb").read()
+    head, recs = data[:24], records(data)
+    bounds = [0] + list(cuts) + [len(recs)]
+    folder = os.path.join(tmp, os.path.basename(src) + ".parts")
+    os.mkdir(folder)
+    parts = []
+    for k in range(len(bounds) - 1):
+        parts.append(os.path.join(folder, f"part{k + 1}.pcap"))
+        write_pcap(parts[-1], head, recs[bounds[k]:bounds[k + 1]])
+    open(os.path.join(folder, "README.txt"), "w").write("not a capture\n")
+    _, whole, ws = conn_records(["-r", src])
+    seg_whole = run(["-r", src, "-F", "json", "-s", "--no-summary"]).stdout
+    rparts = [x for p in parts for x in ("-r", p)]
+    rrev = [x for p in reversed(parts) for x in ("-r", p)]
+    for label, args in (("in order", rparts), ("in the wrong order", rrev), ("as a folder", ["-r", folder])):
+        p, got, s = conn_records(args)
+        check(p.returncode == 0 and got == whole and s.get("packets") == ws["packets"],
+              f"{what} {label}: the whole file's {len(whole)} connection records (uid, packets, states, history)")
+        check(run(args + ["-F", "json", "-s", "--no-summary"]).stdout == seg_whole,
+              f"{what} {label}: the whole file's segment records (frame numbers run on)")
+    return parts
+
+
+def several_files(tmp):
+    parts = split_cases(tmp, HTTP, [12], "HTTP trace cut inside its connection")
+    p = run(["-r", parts[0], "-r", parts[1]])
+    check(f"== tcpphase summary: 2 files: {parts[0]}, {parts[1]} ==" in p.stdout, "the summary names both files")
+    split_cases(tmp, os.path.join(CAPS, "syn-flood.pcap"), [200, 450], "SYN flood capture in three")
+
+    # files that overlap in time: merged packet by packet
+    data = open(HTTP, "rb").read()
+    head, recs = data[:24], records(data)
+    odd, even = os.path.join(tmp, "odd.pcap"), os.path.join(tmp, "even.pcap")
+    write_pcap(odd, head, recs[0::2])
+    write_pcap(even, head, recs[1::2])
+    _, whole, _ = conn_records(["-r", HTTP])
+    p, got, _ = conn_records(["-r", even, "-r", odd])
+    check(p.returncode == 0 and got == whole, "two files overlapping in time: merged packet by packet")
+
+    # a second file of another link type (raw IP), with a damaged packet and a
+    # record cut short: its warnings name it and its own packet numbers
+    first, second = os.path.join(tmp, "first.pcap"), os.path.join(tmp, "second.pcap")
+    write_pcap(first, head, recs[:12])
+    raw = [[sec, usec, incl - 14, orig - 14, bytearray(pkt[14:])] for sec, usec, incl, orig, pkt in recs[12:]]
+    write_pcap(second, head[:20] + struct.pack("<I", 101), raw)
+    p, got, _ = conn_records(["-r", first, "-r", second])
+    check(p.returncode == 0 and got == whole, "a raw-IP file after an Ethernet one: each decoded with its own link type")
+    raw[2][4][0] = 0x44  # IPv4 header length 16
+    write_pcap(second, head[:20] + struct.pack("<I", 101), raw)
+    open(second, "ab").write(struct.pack("<IIII", raw[-1][0], raw[-1][1], 60, 60) + b"\0" * 10)
+    p = run(["-r", second, "-r", first, "-F", "json", "--no-summary"])
+    check(p.returncode == 3 and f"{second}: packet 3: IPv4: header length below 20" in p.stderr
+          and f"{second}: packet {len(raw) + 1}: record cut short" in p.stderr,
+          f"warnings in the second file name it and its own packet numbers: {p.stderr.strip()!r}")
+
+    # what several files cannot be
+    p = run(["-r", "-", "-r", HTTP], stdin="")
+    check(p.returncode == 1 and "(standard input) cannot be read with other files" in p.stderr,
+          f"-r - with another -r refused: {p.stderr.strip()!r}")
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    p = run(["-r", empty])
+    check(p.returncode == 2 and f"tcpphase: {empty}: no pcap or pcapng file in this folder" in p.stderr,
+          f"-r a folder without captures: {p.stderr.strip()!r}")
+    p = run(["-r", HTTP, "-r", os.path.join(tmp, "missing.pcap")])
+    check(p.returncode == 2 and "missing.pcap: No such file or directory" in p.stderr,
+          f"-r a missing file among others: exit 2, named: {p.stderr.strip()!r}")
+
+
+tmp = tempfile.mkdtemp()
+try:
+    several_files(tmp)
+finally:
+    shutil.rmtree(tmp)
 
 finish("all CLI checks passed")

@@ -851,11 +851,18 @@ static void test_names(void **state)
 	struct tp_addr b6 = { 6, { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 } };
 	assert_string_equal(tp_addr_str(&b6, buf, sizeof buf), "2001:db8:0:1::1");
 	char u1[20], u2[20];
-	tp_conn_uid(0, u1);
-	tp_conn_uid(1, u2);
+	tp_conn_uid(0, 0, u1);
+	tp_conn_uid(0, 1, u2);
 	assert_int_equal(strlen(u1), 18);
 	assert_int_equal(u1[0], 'C');
 	assert_string_not_equal(u1, u2);
+	/* seed 0 keeps the uids of before seeds; another seed gives others */
+	tp_conn_uid(0, 1, u1);
+	assert_string_equal(u1, "Ch8thC0EIkSnkLTLSS");
+	tp_conn_uid(tp_uid_seed(1, 3, (const uint8_t *)"abc"), 1, u2);
+	assert_string_not_equal(u1, u2);
+	assert_true(tp_uid_seed(1, 3, (const uint8_t *)"abc") != tp_uid_seed(2, 3, (const uint8_t *)"abc"));
+	assert_true(tp_uid_seed(1, 3, (const uint8_t *)"abc") != tp_uid_seed(1, 3, (const uint8_t *)"abd"));
 }
 
 int main(void)

@@ -208,7 +208,7 @@ static void on_conn(void *user, const struct tp_conn_record *r)
 	CHECK(memchr(r->conn_state, 0, sizeof r->conn_state) != NULL && r->conn_state[0] != 0);
 	CHECK(memchr(r->history, 0, sizeof r->history) != NULL);
 	char uid[20], buf[64];
-	tp_conn_uid(r->first_frame, uid);
+	tp_conn_uid(0x5eed, r->first_frame, uid);
 	CHECK(strlen(uid) == 18 && uid[0] == 'C');
 	CHECK(strlen(tp_addr_str(&r->orig_h, buf, 46)) < 46);
 	CHECK(strlen(tp_addr_str(&r->resp_h, buf, 46)) < 46);
