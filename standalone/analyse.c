@@ -515,6 +515,9 @@ static void run_init_cli(struct run *r, const struct cli_run *c)
 	r->shard_n = c->shard_n;
 }
 
+/* Set by open_live when the capture was refused for want of privileges. */
+static int live_perm_denied;
+
 static pcap_t *open_live(const char *iface, char *err)
 {
 	pcap_t *p = pcap_create(iface, err);
@@ -532,10 +535,34 @@ static pcap_t *open_live(const char *iface, char *err)
 	int rc = pcap_activate(p);
 	if (rc < 0) {
 		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		live_perm_denied = rc == PCAP_ERROR_PERM_DENIED || strstr(err, "Operation not permitted") ||
+		                   strstr(err, "ermission denied");
 		pcap_close(p);
 		return NULL;
 	}
 	return p;
+}
+
+/* After a capture refused for want of privileges (a user without
+ * CAP_NET_RAW: libpcap's "socket: Operation not permitted"), the two ways
+ * to be allowed: file capabilities on this binary, or dumpcap, which
+ * Debian lets the wireshark group run, piping into -r -. */
+static void print_capture_hint(const char *iface)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	const char *bin = "$(command -v tcpphase)";
+	if (n > 0) {
+		self[n] = '\0';
+		/* a path the shell takes as it is, or the command that finds it */
+		if (strspn(self, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == (size_t)n)
+			bin = self;
+	}
+	fprintf(stderr,
+	        "tcpphase: hint: capturing needs CAP_NET_RAW and CAP_NET_ADMIN (root has them): "
+	        "sudo setcap cap_net_raw,cap_net_admin+eip %s; or, in the wireshark group: "
+	        "dumpcap -i %s -w - | tcpphase -r -\n",
+	        bin, iface);
 }
 
 /* The file or the interface; SUB_EXIT_INPUT after a message if it cannot
@@ -549,6 +576,8 @@ static int open_input(struct run *r, const struct cli_run *c)
 		r->live = open_live(c->iface, err);
 	if (!r->live && !r->cf) {
 		fprintf(stderr, "tcpphase: %s: %s\n", r->source, err);
+		if (!c->file && live_perm_denied)
+			print_capture_hint(c->iface);
 		return SUB_EXIT_INPUT;
 	}
 	if (r->cf)

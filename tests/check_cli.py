@@ -561,4 +561,37 @@ check(p.returncode == 1 and p.stderr.splitlines()[-1:] == ["see tcpphase --help"
 p = run(["-r", CAPS])
 check(p.returncode == 2 and f"tcpphase: {CAPS}: Is a directory" in p.stderr, f"-r a folder: {p.stderr.strip()!r}")
 
+
+def unprivileged_capture():
+    """tcpphase -i lo without CAP_NET_RAW (as nobody when root): libpcap's
+    'socket: Operation not permitted', then one line saying how to be
+    allowed (setcap on the binary, or dumpcap in the wireshark group)."""
+    cmd = [BIN, "-i", "lo"]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            print("note setpriv not found: the unprivileged capture hint is not checked")
+            return
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"] + cmd
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        print("note tcpphase -i lo could capture without root here: the hint is not checked")
+        return
+    if p.stderr.startswith("setpriv:") or "Permission denied" in p.stderr:
+        print(f"note cannot run the CLI as nobody here ({p.stderr.strip()!r}): the hint is not checked")
+        return
+    lines = p.stderr.splitlines()
+    check(p.returncode == 2 and len(lines) == 2 and "tcpphase: lo: " in lines[0]
+          and "Operation not permitted" in lines[0]
+          and lines[1].startswith("tcpphase: hint: ")
+          and "setcap cap_net_raw,cap_net_admin+eip " in lines[1]
+          and "wireshark group" in lines[1] and "dumpcap -i lo -w - | tcpphase -r -" in lines[1],
+          f"-i lo without privileges: libpcap's error, then the setcap and dumpcap hint, exit 2: {p.stderr.strip()!r}")
+
+
+unprivileged_capture()
+p = run(["-i", "tp-no-such-if0"])
+check(p.returncode == 2 and "hint" not in p.stderr and len(p.stderr.splitlines()) == 1,
+      f"-i on a missing interface: one line, no privilege hint: {p.stderr.strip()!r}")
+
 finish("all CLI checks passed")
