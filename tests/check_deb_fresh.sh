@@ -33,14 +33,15 @@ echo "$plugins" | grep -q "^tcpphase\.so.*/plugins/$series/epan/tcpphase\.so$" &
 
 # The README's check: the FIN frames of the lost final ACK, on the frames
 # the CLI names (the final ACK that never arrived, the FIN sent again).
+# tshark's stderr apart: as root, 4.4 warns 'Running as user "root"' there.
 want=$(tcpphase -r "$pcap" --segments -F csv --no-summary | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 	$col["anomalies"] ~ /lost_final_ack/ { print $col["frame"] }' | tr '\n' ' ')
 got=$(env -u WIRESHARK_PLUGIN_DIR tshark -2 -r "$pcap" -Y 'tcpphase.anomaly == "lost_final_ack"' \
-	-T fields -e frame.number -e tcpphase.step 2>&1)
+	-T fields -e frame.number -e tcpphase.step 2>/tmp/tshark.err)
 frames=$(echo "$got" | cut -f1 | tr '\n' ' ')
 [ -n "$want" ] && [ "$frames" = "$want" ] && echo "$got" | grep -q "FIN" &&
 	ok "tshark -2 -Y 'tcpphase.anomaly == \"lost_final_ack\"' prints frames $frames($(echo "$got" | cut -f2 | tr '\n' ' '))" ||
-	bad "tshark -2 -Y lost_final_ack printed '$got', the CLI names frames '$want'"
+	{ cat /tmp/tshark.err; bad "tshark -2 -Y lost_final_ack printed '$got', the CLI names frames '$want'"; }
 
 [ $fail -eq 0 ] && echo "package: 1 passed, 0 failed" || echo "package: 0 passed, 1 failed"
 exit $fail
