@@ -564,7 +564,7 @@ check(p.returncode == 2 and f"tcpphase: {CAPS}: Is a directory" in p.stderr, f"-
 
 def unprivileged_capture():
     """tcpphase -i lo without CAP_NET_RAW (as nobody when root): libpcap's
-    'socket: Operation not permitted', then one line saying how to be
+    error, then one line saying how to be
     allowed (setcap on the binary, or dumpcap in the wireshark group)."""
     cmd = [BIN, "-i", "lo"]
     if os.geteuid() == 0:
@@ -581,8 +581,11 @@ def unprivileged_capture():
         print(f"note cannot run the CLI as nobody here ({p.stderr.strip()!r}): the hint is not checked")
         return
     lines = p.stderr.splitlines()
-    check(p.returncode == 2 and len(lines) == 2 and "tcpphase: lo: " in lines[0]
-          and "Operation not permitted" in lines[0]
+    # libpcap's words: 'socket: Operation not permitted' (1.10.3, Debian 12),
+    # 'Attempt to create packet socket failed - CAP_NET_RAW may be required'
+    # (1.10.5 on, Debian unstable)
+    check(p.returncode == 2 and len(lines) == 2 and lines[0].startswith("tcpphase: lo: ")
+          and ("Operation not permitted" in lines[0] or "CAP_NET_RAW" in lines[0])
           and lines[1].startswith("tcpphase: hint: ")
           and "setcap cap_net_raw,cap_net_admin+eip " in lines[1]
           and "wireshark group" in lines[1] and "dumpcap -i lo -w - | tcpphase -r -" in lines[1],
