@@ -9,8 +9,9 @@ cd "$(dirname "$0")"
 # What each release calls the packages we need. They have kept the same
 # names from Debian 12 to unstable so far; a rename goes in the case below.
 # file: CPack's Debian generator needs it to read the binaries' dependencies.
+# lintian: the package test (ctest deb) checks the .deb with it.
 release=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-unknown}")
-DEPS="build-essential cmake pkg-config file libpcap-dev libglib2.0-dev libwireshark-dev tshark libcmocka-dev python3 groff-base librsvg2-bin valgrind iproute2"
+DEPS="build-essential cmake pkg-config file libpcap-dev libglib2.0-dev libwireshark-dev tshark libcmocka-dev python3 groff-base librsvg2-bin valgrind iproute2 lintian"
 case "$release" in
 bookworm | trixie | forky | sid) ;;
 *) echo "setup: Debian 12, 13 or unstable expected, found '$release'; trying the Debian 12 package names" >&2 ;;

@@ -536,7 +536,9 @@ static void run_init_cli(struct run *r, const struct cli_run *c)
 	r->stats_every_ns = c->stats_every_ns;
 }
 
-static pcap_t *open_live(const char *iface, char *err)
+/* The interface opened for capture, or NULL with the reason in err and
+ * *perm_denied set if it was refused for want of privileges. */
+static pcap_t *open_live(const char *iface, char *err, int *perm_denied)
 {
 	pcap_t *p = pcap_create(iface, err);
 	if (!p)
@@ -551,13 +553,18 @@ static pcap_t *open_live(const char *iface, char *err)
 	}
 	(void)!pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(p);
+	if (rc < 0) {
+		snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
+		*perm_denied = rc == PCAP_ERROR_PERM_DENIED || strstr(err, "Operation not permitted") ||
+		                   strstr(err, "ermission denied");
+		pcap_close(p);
+		return NULL;
+	}
 	/* Non-blocking, waited for with poll() (read_live): with TPACKET_V3 a
 	 * blocking read on an idle link waits for the next packet however
 	 * long, and the clock could not move. */
-	if (rc < 0 || pcap_setnonblock(p, 1, err) != 0 || pcap_get_selectable_fd(p) < 0) {
-		if (rc < 0)
-			snprintf(err, PCAP_ERRBUF_SIZE, "%s", pcap_geterr(p));
-		else if (pcap_get_selectable_fd(p) < 0)
+	if (pcap_setnonblock(p, 1, err) != 0 || pcap_get_selectable_fd(p) < 0) {
+		if (pcap_get_selectable_fd(p) < 0)
 			snprintf(err, PCAP_ERRBUF_SIZE, "%s", "cannot wait for packets on this interface");
 		pcap_close(p);
 		return NULL;
@@ -575,19 +582,44 @@ static struct capset *open_files(struct run *r, const char *const *files, size_t
 	return cs;
 }
 
+/* After a capture refused for want of privileges (a user without
+ * CAP_NET_RAW: libpcap's "socket: Operation not permitted"), the two ways
+ * to be allowed: file capabilities on this binary, or dumpcap, which
+ * Debian lets the wireshark group run, piping into -r -. */
+static void print_capture_hint(const char *iface)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	const char *bin = "$(command -v tcpphase)";
+	if (n > 0) {
+		self[n] = '\0';
+		/* a path the shell takes as it is, or the command that finds it */
+		if (strspn(self, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-") == (size_t)n)
+			bin = self;
+	}
+	fprintf(stderr,
+	        "tcpphase: hint: capturing needs CAP_NET_RAW and CAP_NET_ADMIN (root has them): "
+	        "sudo setcap cap_net_raw,cap_net_admin+eip %s; or, in the wireshark group: "
+	        "dumpcap -i %s -w - | tcpphase -r -\n",
+	        bin, iface);
+}
+
 /* The file or the interface; SUB_EXIT_INPUT after a message if it cannot
  * be opened. */
 static int open_input(struct run *r, const struct cli_run *c)
 {
 	char err[PCAP_ERRBUF_SIZE + 1024] = "";
+	int perm_denied = 0;
 	if (c->nfiles) {
 		/* Ctrl-C ends a wait for a pipe's writer (g_stop) */
 		if (!(r->cs = open_files(r, c->files, c->nfiles, &g_stop, err, sizeof err))) {
 			fprintf(stderr, "tcpphase: %s\n", err);
 			return SUB_EXIT_INPUT;
 		}
-	} else if (!(r->live = open_live(c->iface, err))) {
+	} else if (!(r->live = open_live(c->iface, err, &perm_denied))) {
 		fprintf(stderr, "tcpphase: %s: %s\n", r->source, err);
+		if (perm_denied)
+			print_capture_hint(c->iface);
 		return SUB_EXIT_INPUT;
 	}
 	r->linktype = r->live ? pcap_datalink(r->live) : cs_linktype(r->cs);

@@ -1,8 +1,10 @@
 #!/bin/sh
 # The Debian package as a user meets it: `cpack -G DEB` from the build
-# directory, `apt-get install ./tcpphase_*.deb` on this machine, then the
-# installed CLI, man page and plugin (tshark run as root, which reads only
-# the system plugin folder), then `dpkg -r tcpphase` removes every file.
+# directory, lintian on it (no error or warning that the package's own
+# overrides do not name), its copyright file and changelog, `apt-get install
+# ./tcpphase_*.deb` on this machine, then the installed CLI, man page and
+# plugin (tshark run as root, which reads only the system plugin folder),
+# then `dpkg -r tcpphase` removes every file.
 #
 # Root only (exit 77, shown as skipped, otherwise). It installs into the live
 # system, so it refuses (skips) when tcpphase is already installed there, as
@@ -17,12 +19,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP: installing a package needs root"
 	exit 77
 fi
-for t in "$cpack" dpkg dpkg-deb dpkg-query apt-get tshark; do
+for t in "$cpack" dpkg dpkg-deb dpkg-query apt-get tshark lintian; do
 	command -v "$t" >/dev/null || { echo "FAIL: $t not found"; exit 1; }
 done
 
 bin=/usr/bin/tcpphase
-man1=/usr/share/man/man1/tcpphase.1
+man1=/usr/share/man/man1/tcpphase.1.gz
+doc=/usr/share/doc/tcpphase
 sysplugins=$(tshark -G folders 2>/dev/null | sed -n 's/^Global Plugins:[[:space:]]*//p')
 [ -n "$sysplugins" ] || { echo "FAIL: tshark -G folders names no global plugin folder"; exit 1; }
 so=$sysplugins/epan/tcpphase.so
@@ -87,9 +90,45 @@ for d in $need; do
 done
 
 dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$tmp/contents"
-for f in "$bin" "$man1"; do
+for f in "$bin" "$man1" "$doc/copyright" "$doc/changelog.gz"; do
 	grep -qx "$f" "$tmp/contents" && ok "package holds $f" || bad "package lacks $f"
 done
+dpkg-deb -x "$deb" "$tmp/root"
+# the man page and the changelog: gzip -9n (no name, no time stamp), whole
+for f in "$man1" "$doc/changelog.gz"; do
+	if gzip -t "$tmp/root$f" 2>/dev/null && [ "$(od -An -tx1 -j4 -N4 "$tmp/root$f" | tr -d ' ')" = 00000000 ]; then
+		ok "$f: gzip without a time stamp"
+	else
+		bad "$f: not a gzip file without a time stamp"
+	fi
+done
+cmp -s "$tmp/root$man1" "$build/tcpphase.1.gz" && ok "$man1 is the build's tcpphase.1.gz" || bad "$man1 differs from $build/tcpphase.1.gz"
+# copyright: Debian's machine-readable format, GPL-2+ as LICENSE says
+cr=$tmp/root$doc/copyright
+if head -1 "$cr" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' &&
+	grep -qx 'Upstream-Name: tcpphase' "$cr" && grep -qx 'License: GPL-2+' "$cr" &&
+	grep -q '/usr/share/common-licenses/GPL-2' "$cr"; then
+	ok "$doc/copyright: machine-readable, GPL-2+"
+else
+	bad "$doc/copyright is not the machine-readable GPL-2+ file"
+fi
+# changelog: its latest entry is this version
+top=$(gzip -dc "$tmp/root$doc/changelog.gz" | sed -n '1s/^tcpphase (\([^)]*\)).*/\1/p')
+[ "$top" = "$version" ] && ok "changelog.gz: latest entry tcpphase ($version)" ||
+	bad "changelog.gz: latest entry '$top', the package is $version (add an entry to packaging/changelog)"
+
+# lintian: no error or warning the package's overrides do not name
+lintian --version | sed 's/^/     /'
+rc=0
+lint=$(lintian --fail-on error,warning --tag-display-limit 0 "$deb" 2>&1) || rc=$?
+lint=$(printf '%s\n' "$lint" | grep -v 'running with root privileges is not recommended' || true)
+if [ $rc -eq 0 ] && ! printf '%s\n' "$lint" | grep -q '^[EW]: '; then
+	ok "lintian: no error, no warning"
+	[ -n "$lint" ] && printf '%s\n' "$lint" | sed 's/^/     /'
+else
+	printf '%s\n' "$lint" | sed 's/^/     /'
+	bad "lintian (exit $rc)"
+fi
 if [ "$with_plugin" = 1 ]; then
 	grep -qx "$so" "$tmp/contents" && ok "package holds the plugin in the system folder, $so" || bad "package lacks $so"
 fi
@@ -147,7 +186,7 @@ else
 	cat "$tmp/rm.log"; bad "dpkg -r tcpphase"
 fi
 installed && bad "tcpphase still installed after dpkg -r" || ok "tcpphase no longer installed"
-for f in "$bin" "$man1" "$so"; do
+for f in "$bin" "$man1" "$so" "$doc/copyright" "$doc/changelog.gz"; do
 	[ -e "$f" ] && bad "$f still there after dpkg -r" || ok "$f gone"
 done
 if [ "$with_plugin" = 1 ]; then

@@ -33,6 +33,7 @@ echo "$plugins" | grep -q "^tcpphase\.so.*/plugins/$series/epan/tcpphase\.so$" &
 
 # The README's check: the FIN frames of the lost final ACK, on the frames
 # the CLI names (the final ACK that never arrived, the FIN sent again).
+# tshark's stderr apart: as root, 4.4 warns 'Running as user "root"' there.
 want=$(tcpphase -r "$pcap" --segments -F csv --no-summary | awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
 	$col["anomalies"] ~ /lost_final_ack/ { print $col["frame"] }' | tr '\n' ' ')
 # (its stderr apart: tshark warns that it runs as root)
