@@ -376,8 +376,8 @@ static void titles(struct plot *p, const char *file)
 	sub_endpoint_str(&T->addr, T->port, srv, sizeof srv);
 	snprintf(line, sizeof line, "%s: half-open connections and SYN rate", srv);
 	svg_text(p->f, XL - 60, 30, "class=\"title\" font-size=\"17\" font-weight=\"bold\"", line);
-	snprintf(line, sizeof line, "%s \xc2\xb7 %" PRIu64 " connection-opening SYNs toward it \xc2\xb7 %zu SYN flood%s "
-	         "detected%s", sub_basename(file), T->syns, T->nflood, T->nflood == 1 ? "" : "s",
+	snprintf(line, sizeof line, "%s \xc2\xb7 %" PRIu64 " connection-opening SYN%s toward it \xc2\xb7 %zu SYN flood%s "
+	         "detected%s", sub_basename(file), T->syns, T->syns == 1 ? "" : "s", T->nflood, T->nflood == 1 ? "" : "s",
 	         T->other_floods ? " (and floods toward other servers: see tcpphase -r)" : "");
 	svg_text(p->f, XL - 60, 50, "class=\"subtitle\" fill=\"" SVG_GREY "\"", line);
 	svg_text(p->f, XL, A_TOP - 10, "class=\"panel-title\" font-weight=\"bold\"",
