@@ -957,6 +957,8 @@ static void proto_register_tcpphase(void)
 
 	tpp_tap_id = register_tap("tcpphase");
 	tpp_stats_register();
+	tpp_conns_register();
+	tpp_flow_register(proto_tcpphase);
 }
 
 static void proto_reg_handoff_tcpphase(void)
