@@ -570,6 +570,43 @@ def flow_checks(ts, results):
           f"the Flow Graph was compared on {len(compared)} capture(s): {compared}")
 
 
+def ack_checks(ts, results):
+    """tcpphase.expected_ack and seen_ack are numbered as tcp.ack beside them
+    (relative by default, absolute with relative numbers off); the _raw
+    fields hold the CLI's absolute numbers."""
+    fields = ["frame.number", "tcp.ack", "tcpphase.seen_ack", "tcpphase.expected_ack",
+              "tcpphase.seen_ack_raw", "tcpphase.expected_ack_raw"]
+    compared = 0
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        acked = {n: sg for n, sg in segs.items() if "seen_ack" in sg and n in plug}
+        if not acked or os.path.dirname(os.path.relpath(pcap, os.path.dirname(os.path.dirname(pcap)))) == "zeek":
+            continue
+        for relative in ("TRUE", "FALSE"):
+            args = ["-2", "-r", pcap, "-Y", "tcpphase.seen_ack", "-T", "fields", "-E", "occurrence=a",
+                    "-E", "aggregator=|"] + TCP_PREFS + ["-o", f"tcp.relative_sequence_numbers:{relative}"]
+            for f in fields:
+                args += ["-e", f]
+            p = ts.run(args)
+            bad = []
+            for line in p.stdout.splitlines():
+                v = dict(zip(fields, line.split("\t")))
+                n = int(v["frame.number"])
+                if n not in acked or "|" in v["tcp.ack"]:
+                    continue
+                sg = acked[n]
+                seen, exp, tcp_ack = int(v["tcpphase.seen_ack"]), int(v["tcpphase.expected_ack"]), int(v["tcp.ack"])
+                ok = (seen == tcp_ack and int(v["tcpphase.seen_ack_raw"]) == sg["seen_ack"]
+                      and int(v["tcpphase.expected_ack_raw"]) == sg["expected_ack"]
+                      and (exp - seen) % 2**32 == (sg["expected_ack"] - sg["seen_ack"]) % 2**32)
+                if not ok:
+                    bad.append(f"frame {n}: {v} vs CLI expected {sg['expected_ack']} seen {sg['seen_ack']}")
+                compared += 1
+            check(p.returncode == 0 and not bad, f"{os.path.basename(pcap)} (tcp.relative_sequence_numbers:"
+                  f"{relative}): expected and seen acks numbered as tcp.ack, absolute in the _raw fields"
+                  + ("" if not bad else ": " + "; ".join(bad[:4])))
+    check(compared > 20, f"acknowledgement numbers compared on {compared} frame(s)")
+
+
 def parse_conns(text):
     """`-z tcpphase,conns` -> ([column names], [row dicts])."""
     lines = text.splitlines()
@@ -762,6 +799,7 @@ def main():
         user_checks(ts, binary, caps, results, src_dir)
         colour_checks(ts, results, src_dir)
         column_checks(ts, results)
+        ack_checks(ts, results)
         flow_checks(ts, results)
         conns_checks(ts, binary, results)
     if pcaps:
