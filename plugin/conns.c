@@ -1,6 +1,6 @@
 /*
- * conns.c - the "TCP Phases/Connections" table: one row per connection, from
- * the core's connection record (Statistics > TCP Phases > Connections in
+ * conns.c - the "TCP Phase Connections" table: one row per connection, from
+ * the core's connection record (Statistics > TCP Phase Connections in
  * Wireshark, `tshark -2 -q -z tcpphase,conns[,filter]` on the command line).
  *
  * A row is added when the tap hands over a connection's first segment, so
@@ -157,8 +157,10 @@ static tap_packet_status conns_packet(void *tapdata, packet_info *pinfo, epan_di
 void tpp_conns_register(void)
 {
 	static stat_tap_table_ui ui = {
-		REGISTER_STAT_GROUP_GENERIC,
-		"TCP Phases/Connections",
+		/* Wireshark's Qt GUI puts this group in the Statistics menu
+		 * (GENERIC in none); it makes no submenu of a "/" here. */
+		REGISTER_PACKET_STAT_GROUP_UNSORTED,
+		"TCP Phase Connections",
 		"tcpphase",
 		"tcpphase,conns",
 		conns_init,

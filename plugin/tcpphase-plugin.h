@@ -8,7 +8,7 @@
  *   extract.c          sees each TCP header Wireshark dissects and reads it
  *                      into a struct tp_segment with the CLI's decoder;
  *   stats.c            the "TCP Phases" statistics tree, fed by the tap;
- *   conns.c            the "TCP Phases/Connections" table, fed by the tap;
+ *   conns.c            the "TCP Phase Connections" table, fed by the tap;
  *   flow.c             the "TCP Phase" Flow Graph provider, fed by the tap.
  *
  * Nothing here decides anything about TCP: every verdict comes from the core
