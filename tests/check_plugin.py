@@ -503,24 +503,34 @@ def colour_checks(ts, results, src_dir):
     shutil.rmtree(cfg, ignore_errors=True)
 
 
-# The column lines README.md documents.
-COLUMNS = ('gui.column.format:"No.","%m","Step","%Cus:tcpphase.step:0:R","Orig state",'
-           '"%Cus:tcpphase.orig_state:0:R","Resp state","%Cus:tcpphase.resp_state:0:R","Info","%i"')
+def readme_columns(src_dir):
+    """The gui.column.format line README.md documents, as a -o value."""
+    m = re.search(r"-o '(gui\.column\.format:[^']*)'", open(os.path.join(src_dir, "README.md")).read())
+    return m.group(1) if m else None
 
 
-def column_checks(ts, results):
+def column_checks(ts, results, src_dir):
+    columns = readme_columns(src_dir)
+    if not check(columns is not None, "README.md documents a gui.column.format line"):
+        return
+    titles = re.findall(r'"([^"]*)"', columns.split(":", 1)[1])[0::2]
+    want_titles = ["Step", "Orig state", "Resp state"]
+    if not check(all(t in titles for t in want_titles), f"its columns include {want_titles}: {titles}"):
+        return
+    idx = [titles.index(t) for t in ["No."] + want_titles]
     pcap = next(p for p in results if os.path.basename(p) == "lost-final-ack.pcap")
     rows, segs, plug = results[pcap]
-    p = ts.run(["-2", "-r", pcap, "-T", "tabs", "-o", COLUMNS] + TCP_PREFS)
+    p = ts.run(["-2", "-r", pcap, "-T", "tabs", "-o", columns] + TCP_PREFS)
     got = {}
     for line in p.stdout.splitlines():
-        f = [x.strip() for x in line.split("\t")]
-        if len(f) >= 4 and f[0].isdigit():
-            got[int(f[0])] = tuple(f[1:4])
+        # -T tabs puts an arrow between Source and Destination
+        f = [x.strip() for x in line.split("\t") if x.strip() != "\u2192"]
+        if len(f) == len(titles) and f[idx[0]].isdigit():
+            got[int(f[idx[0]])] = tuple(f[i] for i in idx[1:])
     want = {n: (sg["step"], sg["orig_state"], sg["resp_state"]) for n, sg in segs.items()}
-    check(p.returncode == 0 and got == want, f"lost-final-ack.pcap: the documented Step, Orig state and Resp state "
-          f"columns show the CLI's step and states ({len(want)} frames)"
-          + ("" if got == want else f": {sorted(set(got.items()) ^ set(want.items()))[:6]}"))
+    check(p.returncode == 0 and got == want, f"lost-final-ack.pcap: README's column line shows the CLI's step and "
+          f"states in the Step, Orig state and Resp state columns ({len(want)} frames)"
+          + ("" if got == want else f": {sorted(set(got.items()) ^ set(want.items()))[:6]} {p.stderr[:200]}"))
 
 
 FLAG_NAMES = [("S", "SYN"), ("F", "FIN"), ("R", "RST"), ("P", "PSH"), ("U", "URG"), ("E", "ECE"), ("W", "CWR"),
@@ -798,7 +808,7 @@ def main():
     if results:
         user_checks(ts, binary, caps, results, src_dir)
         colour_checks(ts, results, src_dir)
-        column_checks(ts, results)
+        column_checks(ts, results, src_dir)
         ack_checks(ts, results)
         flow_checks(ts, results)
         conns_checks(ts, binary, results)
