@@ -137,7 +137,7 @@ static tap_packet_status conns_packet(void *tapdata, packet_info *pinfo, epan_di
 {
 	stat_data_t *sd = (stat_data_t *)tapdata;
 	const struct tpp_tap *t = (const struct tpp_tap *)data;
-	if (!t->first_of_conn)
+	if (!t->first_of_conn || !sd->stat_tap_data->tables->len) /* no table: init not run */
 		return TAP_PACKET_DONT_REDRAW;
 	stat_tap_table *table = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
 
