@@ -38,7 +38,14 @@ cleanup() {
 	for pid in $WS_PID $XVFB_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
 	rm -rf "$TMP"
 }
-trap 'rc=$?; [ -n "${TP_KEEP:-}" ] && cp -r "$TMP" /tmp/tcpphase-views-kept; cleanup; exit $rc' EXIT
+on_exit() {
+	rc=$?
+	# TP_KEEP=1 keeps the scratch folder (profile, logs) to look into
+	[ -z "${TP_KEEP:-}" ] || cp -r "$TMP" /tmp/tcpphase-views-kept
+	cleanup
+	exit "$rc"
+}
+trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -83,7 +90,8 @@ Xvfb -displayfd 9 -screen 0 "${WIN_W}x$((WIN_H + TABLE_H + 100))x24" -nolisten t
 XVFB_PID=$!
 i=0
 until [ -s "$TMP/display" ]; do i=$((i + 1)); [ $i -lt 100 ] || die "Xvfb did not start"; sleep 0.1; done
-export DISPLAY=:$(head -n1 "$TMP/display")
+DISPLAY=:$(head -n1 "$TMP/display")
+export DISPLAY
 ( exec sh "$ROOT/tests/unpriv.sh" env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
 	XDG_RUNTIME_DIR="$TMP/runtime" WIRESHARK_PLUGIN_DIR="$TMP/plugins" QT_QPA_PLATFORM=xcb \
 	QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 \
