@@ -28,6 +28,7 @@
 #include <epan/prefs.h>
 #include <epan/column-utils.h>
 #include <epan/tfs.h>
+#include <epan/dissectors/packet-tcp.h>
 
 WS_DLL_PUBLIC_DEF const gchar plugin_version[] = TP_VERSION;
 WS_DLL_PUBLIC_DEF const int plugin_want_major = WIRESHARK_VERSION_MAJOR;
@@ -53,6 +54,8 @@ static int hf_orig_state = -1;
 static int hf_resp_state = -1;
 static int hf_expected_ack = -1;
 static int hf_seen_ack = -1;
+static int hf_expected_ack_raw = -1;
+static int hf_seen_ack_raw = -1;
 static int hf_syn_to_synack = -1;
 static int hf_synack_to_ack = -1;
 static int hf_anomaly = -1;
@@ -259,10 +262,23 @@ static struct tpp_file {
 	GArray *stream_ends; /* guint32 by tcp.stream: 1 + the index of its entry in ends, or 0 */
 	GPtrArray *conns;   /* struct tpp_conn *, by core connection index */
 	GPtrArray *floods;  /* struct tpp_flood *, in the order reported */
+	GArray *rel;        /* struct tpp_rel by tcp.stream: TCP's relative numbering */
 	guint32 feeding;    /* frame being fed: a flood reported now attaches to it */
 	gboolean seeded;    /* cfg.uid_seed is set: the preference's, or frame 1's */
 	gboolean finished;  /* tp_finish() has run */
 } *g_file;
+
+/*
+ * How TCP numbers a stream's sequence spaces: what it subtracts from each
+ * side's raw numbers (0 when it shows them absolute). The plugin shows its
+ * acknowledgement numbers as TCP shows tcp.ack beside them, and so takes the
+ * bases from TCP itself (the "tcp" tap) rather than working them out again.
+ * side 0 is the stream's ends.addr[0], the sender of its first segment.
+ */
+struct tpp_rel {
+	guint32 base[2];
+	gboolean known[2];
+};
 
 static gboolean same_end(const struct tp_addr *a, guint16 pa, const struct tp_addr *b, guint16 pb)
 {
@@ -559,6 +575,7 @@ static void file_free(struct tpp_file *f)
 		g_free(g_ptr_array_index(f->conns, i));
 	g_ptr_array_free(f->conns, TRUE);
 	g_ptr_array_free(f->floods, TRUE);
+	g_array_free(f->rel, TRUE);
 	g_free(f);
 }
 
@@ -578,6 +595,7 @@ static void init_file(void)
 	f->stream_ends = g_array_new(FALSE, TRUE, sizeof(guint32));
 	f->conns = g_ptr_array_new();
 	f->floods = g_ptr_array_new_with_free_func(g_free);
+	f->rel = g_array_new(FALSE, TRUE, sizeof(struct tpp_rel));
 	if (!analyzer_start(f)) {
 		file_free(f);
 		return;
@@ -604,6 +622,53 @@ static void end_of_first_pass(void)
 		finish(g_file);
 }
 
+/* ---- TCP's relative numbers ------------------------------------------------------ */
+
+static const struct tpp_rel *rel_find(const struct tpp_file *f, guint32 stream)
+{
+	return stream < f->rel->len ? &g_array_index(f->rel, struct tpp_rel, stream) : NULL;
+}
+
+/*
+ * TCP hands its tap each header after the postdissector has run on the
+ * frame, and only on passes that tap (not the first of tshark -2). A base is
+ * the same for every segment of its side, so the one learnt from an earlier
+ * frame serves: the SYN gives the base a SYN-ACK's expected ack needs, and
+ * so on. Only the header the core analysed counts (not one quoted in an ICMP
+ * error, nor another tunnelled in the same frame).
+ */
+static tap_packet_status tcp_tap_packet(void *tapdata _U_, packet_info *pinfo, epan_dissect_t *edt _U_,
+                                        const void *data, tap_flags_t flags _U_)
+{
+	const struct tcpheader *th = (const struct tcpheader *)data;
+	struct tpp_file *f = g_file;
+	struct tpp_frame *fr = f ? frame_find(f, pinfo->num) : NULL;
+	if (!fr || fr->stream == G_MAXUINT32 || th->th_stream != fr->stream || th->th_rawseq != fr->seq)
+		return TAP_PACKET_DONT_REDRAW;
+	if (fr->stream >= f->rel->len)
+		g_array_set_size(f->rel, fr->stream + 1);
+	struct tpp_rel *r = &g_array_index(f->rel, struct tpp_rel, fr->stream);
+	int from = fr->swapped;
+	r->base[from] = th->th_rawseq - th->th_seq;
+	r->known[from] = TRUE;
+	if (th->th_flags & TH_ACK) {
+		r->base[!from] = th->th_rawack - th->th_ack;
+		r->known[!from] = TRUE;
+	}
+	return TAP_PACKET_DONT_REDRAW;
+}
+
+static void tcp_tap_register(void)
+{
+	static int tag; /* the listener's identity: it keeps no data of its own */
+	GString *err = register_tap_listener("tcp", &tag, NULL, TL_IS_DISSECTOR_HELPER, NULL, tcp_tap_packet, NULL,
+	                                     NULL);
+	if (err) {
+		ws_warning("tcpphase: no relative acknowledgement numbers: %s", err->str);
+		g_string_free(err, TRUE);
+	}
+}
+
 /* ---- rendering ---------------------------------------------------------------- */
 
 static proto_item *add_string(proto_tree *t, int hf, tvbuff_t *tvb, const char *s)
@@ -618,6 +683,26 @@ static proto_item *add_uint(proto_tree *t, int hf, tvbuff_t *tvb, guint32 v)
 	proto_item *pi = proto_tree_add_uint(t, hf, tvb, 0, 0, v);
 	proto_item_set_generated(pi);
 	return pi;
+}
+
+/*
+ * An acknowledgement number of the segment, of the peer's sequence space, in
+ * TCP's numbering (relative when TCP's are), with the absolute value beside
+ * it as a hidden field. Before TCP has numbered that side (single pass, the
+ * first segment seen of a stream) it stays absolute, and says so.
+ */
+static void add_ack(proto_tree *t, int hf, int hf_raw, tvbuff_t *tvb, guint32 raw, const struct tpp_rel *rel,
+                    int peer)
+{
+	proto_item *pi;
+	if (rel && rel->known[peer] && rel->base[peer])
+		pi = proto_tree_add_uint_format_value(t, hf, tvb, 0, 0, raw - rel->base[peer], "%u (relative)",
+		                                      raw - rel->base[peer]);
+	else
+		pi = proto_tree_add_uint_format_value(t, hf, tvb, 0, 0, raw, "%u (absolute)", raw);
+	proto_item_set_generated(pi);
+	pi = add_uint(t, hf_raw, tvb, raw);
+	proto_item_set_hidden(pi);
 }
 
 static void add_duration(proto_tree *t, int hf, tvbuff_t *tvb, int64_t ns)
@@ -658,10 +743,12 @@ static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *
 }
 
 /* The "TCP Phase" subtree of one frame. */
-static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict *v, guint32 stream,
-                        const struct tpp_conn *c, guint64 uid_seed, proto_item **anomaly_item,
+static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict *v, const struct tpp_frame *fr,
+                        const struct tpp_rel *rel, const struct tpp_conn *c, guint64 uid_seed,
+                        proto_item **anomaly_item,
                         proto_item **step_item)
 {
+	guint32 stream = fr->stream;
 	const char *phase = tp_phase_name((enum tp_phase)v->phase);
 	const char *step = tp_step_label((enum tp_step)v->step);
 	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
@@ -687,8 +774,9 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict
 	add_string(t, hf_orig_state, tvb, ostate);
 	add_string(t, hf_resp_state, tvb, rstate);
 	if (v->ack_checked) {
-		add_uint(t, hf_expected_ack, tvb, v->expected_ack);
-		add_uint(t, hf_seen_ack, tvb, v->seen_ack);
+		/* both acknowledge the sequence space of the frame's receiver */
+		add_ack(t, hf_expected_ack, hf_expected_ack_raw, tvb, v->expected_ack, rel, !fr->swapped);
+		add_ack(t, hf_seen_ack, hf_seen_ack_raw, tvb, v->seen_ack, rel, !fr->swapped);
 	}
 	add_duration(t, hf_syn_to_synack, tvb, v->syn_to_synack_ns);
 	add_duration(t, hf_synack_to_ack, tvb, v->synack_to_ack_ns);
@@ -711,6 +799,7 @@ static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tp_ve
 	tap->v = vc;
 	tap->conn = c;
 	tap->stream = stream;
+	tap->uid_seed = f->cfg.uid_seed;
 	tap->first_of_conn = c->first_frame == v->frame;
 	for (guint i = 0; i < f->floods->len; i++) {
 		struct tpp_flood *fl = (struct tpp_flood *)g_ptr_array_index(f->floods, i);
@@ -742,7 +831,7 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	                                            : NULL;
 	proto_item *anomaly_item[TP_A_COUNT] = { 0 }, *step_item = NULL;
 	if (proto_field_is_referenced(tree, proto_tcpphase))
-		render_tree(tvb, tree, &v, fr->stream, c, f->cfg.uid_seed, anomaly_item, &step_item);
+		render_tree(tvb, tree, &v, fr, rel_find(f, fr->stream), c, f->cfg.uid_seed, anomaly_item, &step_item);
 	for (int i = 0; i < TP_A_COUNT; i++)
 		if (v.anomalies & TP_ABIT(i))
 			expert_add_info(pinfo, anomaly_item[i], &ei_anomaly[i]);
@@ -944,9 +1033,14 @@ static void proto_register_tcpphase(void)
 		{ &hf_resp_state, { "Responder state", "tcpphase.resp_state", FT_STRING, BASE_NONE, NULL, 0x0,
 		  "The responder's RFC 9293 state once this segment is delivered", HFILL } },
 		{ &hf_expected_ack, { "Expected acknowledgement", "tcpphase.expected_ack", FT_UINT32, BASE_DEC, NULL, 0x0,
-		  "The acknowledgement number this step needs (ISN + 1, FIN + 1)", HFILL } },
+		  "The acknowledgement number this step needs (ISN + 1, FIN + 1), relative as tcp.ack when TCP's "
+		  "relative sequence numbers are on", HFILL } },
 		{ &hf_seen_ack, { "Seen acknowledgement", "tcpphase.seen_ack", FT_UINT32, BASE_DEC, NULL, 0x0,
-		  "The acknowledgement number this step carried", HFILL } },
+		  "The acknowledgement number this step carried, relative as tcp.ack", HFILL } },
+		{ &hf_expected_ack_raw, { "Expected acknowledgement (raw)", "tcpphase.expected_ack_raw", FT_UINT32,
+		  BASE_DEC, NULL, 0x0, "The expected acknowledgement number, absolute", HFILL } },
+		{ &hf_seen_ack_raw, { "Seen acknowledgement (raw)", "tcpphase.seen_ack_raw", FT_UINT32, BASE_DEC, NULL,
+		  0x0, "The seen acknowledgement number, absolute", HFILL } },
 		{ &hf_syn_to_synack, { "SYN to SYN-ACK", "tcpphase.syn_to_synack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
 		  "First half of the handshake round trip, seen from the capture point", HFILL } },
 		{ &hf_synack_to_ack, { "SYN-ACK to ACK", "tcpphase.synack_to_ack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
@@ -1004,11 +1098,14 @@ static void proto_register_tcpphase(void)
 
 	tpp_tap_id = register_tap("tcpphase");
 	tpp_stats_register();
+	tpp_conns_register();
+	tpp_flow_register(proto_tcpphase);
 }
 
 static void proto_reg_handoff_tcpphase(void)
 {
 	tpp_extract_handoff(proto_tcpphase);
+	tcp_tap_register();
 }
 
 void plugin_register(void)

@@ -7,7 +7,9 @@
  *                      column, tap);
  *   extract.c          sees each TCP header Wireshark dissects and reads it
  *                      into a struct tp_segment with the CLI's decoder;
- *   stats.c            the "TCP Phases" statistics tree, fed by the tap.
+ *   stats.c            the "TCP Phases" statistics tree, fed by the tap;
+ *   conns.c            the "TCP Phase Connections" table, fed by the tap;
+ *   flow.c             the "TCP Phase" Flow Graph provider, fed by the tap.
  *
  * Nothing here decides anything about TCP: every verdict comes from the core
  * (core/tcpphase.h). The plugin translates fields in and renders verdicts out.
@@ -44,6 +46,7 @@ struct tpp_tap {
 	const struct tp_verdict *v;
 	const struct tpp_conn *conn;       /* never NULL */
 	guint32 stream;                    /* tcp.stream */
+	guint64 uid_seed;                  /* the file's (tp_conn_uid) */
 	gboolean first_of_conn;            /* v is the connection's first segment */
 	struct tpp_flood *const *floods;   /* floods reported while this frame was fed */
 	guint n_floods;
@@ -80,5 +83,15 @@ gboolean tpp_extract_segment(proto_tree *tree, packet_info *pinfo, gboolean key_
 
 /* Register the "TCP Phases" stats tree (tshark -z tcpphase,tree). */
 void tpp_stats_register(void);
+
+/* conns.c ------------------------------------------------------------------ */
+
+/* Register the connection table (tshark -z tcpphase,conns). */
+void tpp_conns_register(void);
+
+/* flow.c ------------------------------------------------------------------- */
+
+/* Register the Flow Graph provider (tshark -z flow,tcpphase,network). */
+void tpp_flow_register(int proto_tcpphase);
 
 #endif /* TCPPHASE_PLUGIN_H */

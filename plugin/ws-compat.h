@@ -55,4 +55,65 @@ typedef gboolean tpp_pref_bool;
 #define TPP_WIRESHARK_RULES TP_WS_4_0
 #endif
 
+/*
+ * The Flow Graph (Statistics > Flow Graph, tshark -z flow,...) takes
+ * providers through register_seq_analysis(), which libwireshark exports in
+ * every series but whose header, epan/sequence_analysis.h, no Debian
+ * libwireshark-dev installs. So the plugin declares what it uses itself:
+ * the functions, whose signatures have not changed since 4.0, and the
+ * leading members of the two structs, up to the last one it writes. The
+ * library allocates both (sequence_analysis_create_sai_with_addresses), so
+ * only these offsets must match, never the size. 4.2 turned the two flags
+ * from gboolean into bool, which moves display, the nodes and line_style;
+ * the offsets below were read from each series' libwireshark (the code
+ * that tests display) and are asserted here.
+ */
+#include <epan/packet_info.h>
+#include <epan/tap.h>
+
+#if TPP_WS_AT_LEAST(4, 2)
+typedef bool tpp_sa_bool;
+#define TPP_SA_DISPLAY_OFFSET 0x6d
+#else
+typedef gboolean tpp_sa_bool;
+#define TPP_SA_DISPLAY_OFFSET 0x70
+#endif
+
+typedef struct _seq_analysis_item {
+	guint32 frame_number;
+	address src_addr;
+	guint16 port_src;
+	address dst_addr;
+	guint16 port_dst;
+	gchar *frame_label; /* above the arrow; g_free()d by the library */
+	gchar *time_str;
+	gchar *comment;     /* the column right of the graph; g_free()d too */
+	guint16 conv_num;   /* arrows of one conversation share a colour */
+	unsigned fg_color, bg_color;
+	tpp_sa_bool has_color_filter;
+	tpp_sa_bool display; /* FALSE: the item is left out of the graph */
+	unsigned src_node, dst_node;
+	guint16 line_style;  /* the arrow's width in pixels */
+	/* more members follow, which the plugin never touches */
+} seq_analysis_item_t;
+
+typedef struct _seq_analysis_info {
+	const char *name;
+	tpp_sa_bool any_addr;
+	int nconv;
+	GQueue *items; /* seq_analysis_item_t *, in the order added */
+	/* more members follow */
+} seq_analysis_info_t;
+
+#if GLIB_SIZEOF_VOID_P == 8 /* the offsets were read on x86-64 */
+G_STATIC_ASSERT(G_STRUCT_OFFSET(seq_analysis_item_t, display) == TPP_SA_DISPLAY_OFFSET);
+G_STATIC_ASSERT(G_STRUCT_OFFSET(seq_analysis_info_t, items) == 16);
+#endif
+
+WS_DLL_PUBLIC void register_seq_analysis(const char *name, const char *ui_name, const int proto_id,
+                                         const char *tap_listener, guint tap_flags, tap_packet_cb tap_func);
+WS_DLL_PUBLIC seq_analysis_item_t *sequence_analysis_create_sai_with_addresses(packet_info *pinfo,
+                                                                               seq_analysis_info_t *sainfo);
+WS_DLL_PUBLIC void sequence_analysis_use_color_filter(packet_info *pinfo, seq_analysis_item_t *sai);
+
 #endif /* TCPPHASE_WS_COMPAT_H */

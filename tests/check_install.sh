@@ -17,6 +17,7 @@ fail=0
 [ -f "$so" ] && echo "ok   plugin installed in ~/.local/lib/wireshark/plugins/$series/epan" || { echo "FAIL plugin not at $so"; cat "$tmp/log"; fail=1; }
 "$tmp/prefix/bin/tcpphase" --version | grep -q '^tcpphase ' && echo "ok   installed CLI runs" || { echo "FAIL installed CLI"; fail=1; }
 [ -f "$tmp/prefix/share/man/man1/tcpphase.1.gz" ] && gzip -dc "$tmp/prefix/share/man/man1/tcpphase.1.gz" | cmp -s - "$(dirname "$0")/../doc/tcpphase.1" && echo "ok   man page installed in PREFIX/share/man/man1, gzipped" || { echo "FAIL man page tcpphase.1.gz not in $tmp/prefix/share/man/man1"; fail=1; }
+grep -q '^@TCP Phase: lost final ACK@' "$tmp/prefix/share/tcpphase/tcpphase.colorfilters" 2>/dev/null && echo "ok   colouring rules installed in PREFIX/share/tcpphase" || { echo "FAIL no tcpphase.colorfilters in $tmp/prefix/share/tcpphase"; fail=1; }
 # the Debian package's own plugin rule (component deb_plugin) is not for cmake --install
 if find "$tmp/prefix" -name tcpphase.so | grep -q .; then
 	echo "FAIL cmake --install put a tcpphase.so under the prefix:"; find "$tmp/prefix" -name tcpphase.so; fail=1

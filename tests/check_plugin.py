@@ -64,9 +64,11 @@ class Tshark:
                 break
         self.tried = tried
 
-    def run(self, args, prefix=None, plugin_dir=None):
+    def run(self, args, prefix=None, plugin_dir=None, config_dir=None):
         p = self.prefix if prefix is None else prefix
         env = self.env if plugin_dir is None else dict(self.env, WIRESHARK_PLUGIN_DIR=plugin_dir)
+        if config_dir is not None:
+            env = dict(env, WIRESHARK_CONFIG_DIR=config_dir)
         return subprocess.run(p + ["tshark"] + args, capture_output=True, text=True, env=env)
 
 
@@ -443,6 +445,234 @@ def user_checks(ts, binary, caps, results, src_dir):
             print(f"note -o {shown}: no capture is affected by {' '.join(opts)}; checked it is accepted only")
 
 
+# ---- what the GUI shows, read through tshark ----------------------------------
+
+def colour_rules(src_dir):
+    """[(rule name, anomaly id)] of plugin/tcpphase.colorfilters, in its order."""
+    rules = []
+    for line in open(os.path.join(src_dir, "plugin", "tcpphase.colorfilters")):
+        m = re.match(r'@([^@]+)@tcpphase\.anomaly == "(\w+)"@', line)
+        if m:
+            rules.append((m.group(1), m.group(2)))
+    return rules
+
+
+def colour_profile(ts, src_dir):
+    """A profile whose colorfilters are the shipped rules above Wireshark's
+    own, as after View > Coloring Rules > Import: its folder."""
+    glob_dir = next((l.split("\t")[-1].strip() for l in ts.run(["-G", "folders"]).stdout.splitlines()
+                     if l.startswith("Global configuration:")), "/usr/share/wireshark")
+    cfg = tempfile.mkdtemp(prefix="tp-colours-")
+    with open(os.path.join(cfg, "colorfilters"), "w") as out:
+        out.write(open(os.path.join(src_dir, "plugin", "tcpphase.colorfilters")).read())
+        default = os.path.join(glob_dir, "colorfilters")
+        if os.path.exists(default):
+            out.writelines(l for l in open(default) if not l.startswith("#"))
+    os.chmod(cfg, 0o755)
+    os.chmod(os.path.join(cfg, "colorfilters"), 0o644)
+    return cfg
+
+
+def colour_checks(ts, results, src_dir):
+    rules = colour_rules(src_dir)
+    want_ids = ["syn_flood", "half_open", "handshake_bad_ack", "lost_final_ack", "refused", "reset_abort"]
+    check(sorted(a for _, a in rules) == sorted(want_ids),
+          f"plugin/tcpphase.colorfilters has a rule for each of {want_ids}: {rules}")
+    cfg = colour_profile(ts, src_dir)
+    seen = collections.Counter()
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        flagged = [n for n, sg in segs.items() if n in plug and set(sg["anomalies"]) & set(want_ids)]
+        if not flagged and os.path.basename(pcap) != "lost-final-ack.pcap":
+            continue
+        p = ts.run(["-2", "-r", pcap, "--color", "-T", "fields", "-e", "frame.number",
+                    "-e", "frame.coloring_rule.name"] + TCP_PREFS, config_dir=cfg)
+        got = dict(l.split("\t", 1) for l in p.stdout.splitlines() if "\t" in l)
+        bad = []
+        for n in sorted(plug):
+            an = set(segs[n]["anomalies"]) if n in segs else set()
+            want = next((name for name, a in rules if a in an), None)
+            name = got.get(str(n), "")
+            if want is not None:
+                seen[want] += 1
+            if (want is None and name.startswith("TCP Phase:")) or (want is not None and name != want):
+                bad.append(f"frame {n} {sorted(an)}: {name!r}, want {want!r}")
+        check(p.returncode == 0 and not bad, f"{os.path.basename(pcap)}: frame.coloring_rule.name is the rule of "
+              f"the frame's anomaly, with the shipped rules loaded" + ("" if not bad else ": " + "; ".join(bad[:8])))
+    check(seen["TCP Phase: lost final ACK"] >= 2, "the lost-final-ACK frames get 'TCP Phase: lost final ACK' "
+          f"({seen['TCP Phase: lost final ACK']} frame(s)); rules seen: {dict(seen)}")
+    shutil.rmtree(cfg, ignore_errors=True)
+
+
+def readme_columns(src_dir):
+    """The gui.column.format line README.md documents, as a -o value."""
+    m = re.search(r"-o '(gui\.column\.format:[^']*)'", open(os.path.join(src_dir, "README.md")).read())
+    return m.group(1) if m else None
+
+
+def column_checks(ts, results, src_dir):
+    columns = readme_columns(src_dir)
+    if not check(columns is not None, "README.md documents a gui.column.format line"):
+        return
+    titles = re.findall(r'"([^"]*)"', columns.split(":", 1)[1])[0::2]
+    want_titles = ["Step", "Orig state", "Resp state"]
+    if not check(all(t in titles for t in want_titles), f"its columns include {want_titles}: {titles}"):
+        return
+    idx = [titles.index(t) for t in ["No."] + want_titles]
+    pcap = next(p for p in results if os.path.basename(p) == "lost-final-ack.pcap")
+    rows, segs, plug = results[pcap]
+    p = ts.run(["-2", "-r", pcap, "-T", "tabs", "-o", columns] + TCP_PREFS)
+    got = {}
+    for line in p.stdout.splitlines():
+        # -T tabs puts an arrow between Source and Destination
+        f = [x.strip() for x in line.split("\t") if x.strip() != "\u2192"]
+        if len(f) == len(titles) and f[idx[0]].isdigit():
+            got[int(f[idx[0]])] = tuple(f[i] for i in idx[1:])
+    want = {n: (sg["step"], sg["orig_state"], sg["resp_state"]) for n, sg in segs.items()}
+    check(p.returncode == 0 and got == want, f"lost-final-ack.pcap: README's column line shows the CLI's step and "
+          f"states in the Step, Orig state and Resp state columns ({len(want)} frames)"
+          + ("" if got == want else f": {sorted(set(got.items()) ^ set(want.items()))[:6]} {p.stderr[:200]}"))
+
+
+FLAG_NAMES = [("S", "SYN"), ("F", "FIN"), ("R", "RST"), ("P", "PSH"), ("U", "URG"), ("E", "ECE"), ("W", "CWR"),
+              ("N", "NS"), (".", "ACK")]
+
+
+def flow_label(sg):
+    """The Flow Graph label of a CLI segment record: its step, else flags and length."""
+    if sg["step"]:
+        return sg["step"] + (" rtx" if sg["rtx"] else "")
+    fl = "-".join(name for letter, name in FLAG_NAMES if letter in sg["flags"]) or "no flags"
+    return f"{fl} len={sg['len']}" if sg["len"] else fl
+
+
+def parse_flow(text):
+    """`-z flow,...` ASCII diagram -> [(label, comment)], one per arrow, in order."""
+    items, lines = [], text.splitlines()
+    for i, line in enumerate(lines[:-1]):
+        nxt = lines[i + 1]
+        parts = line.split("|")  # [conversation (several only)] | time | label ... | comment
+        if len(parts) > 3 and re.match(r"\d+\.\d+$", parts[1].strip()) and ("-->" in nxt or "<--" in nxt):
+            items.append((" ".join(x.strip() for x in parts[2:-1] if x.strip()), parts[-1].strip()))
+    return items
+
+
+def flow_checks(ts, results):
+    compared = []
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        if set(plug) != set(segs) or not segs or len(set(sg["uid"] for sg in segs.values())) > 3:
+            continue  # decoding differences, or a crowd of connections: a diagram too wide to read
+        p = ts.run(["-2", "-q", "-r", pcap, "-z", "flow,tcpphase,network"] + TCP_PREFS)
+        got = parse_flow(p.stdout)
+        want = []
+        for n in sorted(segs):
+            sg = segs[n]
+            comment = f"orig {sg['orig_state']}, resp {sg['resp_state']}"
+            if sg["anomalies"]:
+                comment += "; " + ", ".join(sg["anomalies"])
+            want.append((flow_label(sg), comment))
+        diff = [f"#{i + 1}: {g} vs CLI {w}" for i, (g, w) in enumerate(zip(got, want)) if g != w]
+        check(p.returncode == 0 and len(got) == len(want) and not diff,
+              f"{os.path.basename(pcap)}: -z flow,tcpphase,network draws {len(got)} arrow(s), labelled with the "
+              f"CLI's steps and commented with its states and anomalies ({len(want)} segments)"
+              + ("" if not diff else ": " + "; ".join(diff[:5])))
+        compared.append(os.path.basename(pcap))
+    check(len(compared) >= 5 and "lost-final-ack.pcap" in compared,
+          f"the Flow Graph was compared on {len(compared)} capture(s): {compared}")
+
+
+def ack_checks(ts, results):
+    """tcpphase.expected_ack and seen_ack are numbered as tcp.ack beside them
+    (relative by default, absolute with relative numbers off); the _raw
+    fields hold the CLI's absolute numbers."""
+    fields = ["frame.number", "tcp.ack", "tcpphase.seen_ack", "tcpphase.expected_ack",
+              "tcpphase.seen_ack_raw", "tcpphase.expected_ack_raw"]
+    compared = 0
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        acked = {n: sg for n, sg in segs.items() if "seen_ack" in sg and n in plug}
+        if not acked or os.path.dirname(os.path.relpath(pcap, os.path.dirname(os.path.dirname(pcap)))) == "zeek":
+            continue
+        for relative in ("TRUE", "FALSE"):
+            args = ["-2", "-r", pcap, "-Y", "tcpphase.seen_ack", "-T", "fields", "-E", "occurrence=a",
+                    "-E", "aggregator=|"] + TCP_PREFS + ["-o", f"tcp.relative_sequence_numbers:{relative}"]
+            for f in fields:
+                args += ["-e", f]
+            p = ts.run(args)
+            bad = []
+            for line in p.stdout.splitlines():
+                v = dict(zip(fields, line.split("\t")))
+                n = int(v["frame.number"])
+                if n not in acked or "|" in v["tcp.ack"]:
+                    continue
+                sg = acked[n]
+                seen, exp, tcp_ack = int(v["tcpphase.seen_ack"]), int(v["tcpphase.expected_ack"]), int(v["tcp.ack"])
+                ok = (seen == tcp_ack and int(v["tcpphase.seen_ack_raw"]) == sg["seen_ack"]
+                      and int(v["tcpphase.expected_ack_raw"]) == sg["expected_ack"]
+                      and (exp - seen) % 2**32 == (sg["expected_ack"] - sg["seen_ack"]) % 2**32)
+                if not ok:
+                    bad.append(f"frame {n}: {v} vs CLI expected {sg['expected_ack']} seen {sg['seen_ack']}")
+                compared += 1
+            check(p.returncode == 0 and not bad, f"{os.path.basename(pcap)} (tcp.relative_sequence_numbers:"
+                  f"{relative}): expected and seen acks numbered as tcp.ack, absolute in the _raw fields"
+                  + ("" if not bad else ": " + "; ".join(bad[:4])))
+    check(compared > 20, f"acknowledgement numbers compared on {compared} frame(s)")
+
+
+def parse_conns(text):
+    """`-z tcpphase,conns` -> ([column names], [row dicts])."""
+    lines = text.splitlines()
+    head = next((i for i, l in enumerate(lines) if l.startswith("uid |")), None)
+    if head is None:
+        return [], []
+    cols = [c.strip() for c in lines[head].split(" |")[:-1]]
+    rows = []
+    for l in lines[head + 2:]:
+        if l.startswith("====="):
+            break
+        vals = [v.strip() for v in l.split(" |")[:-1]]
+        if len(vals) == len(cols):
+            rows.append(dict(zip(cols, vals)))
+    return cols, rows
+
+
+def endpoint(h, p):
+    return f"[{h}]:{p}" if ":" in h else f"{h}:{p}"
+
+
+def conns_checks(ts, binary, results):
+    compared, total = [], 0
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        if set(plug) != set(segs) or not segs:
+            continue  # a connection only one side decodes renumbers the uids
+        p = ts.run(["-2", "-q", "-r", pcap, "-z", "tcpphase,conns"] + TCP_PREFS)
+        cols, got = parse_conns(p.stdout)
+        cli = subprocess.run([binary, "-r", pcap, "-F", "json", "--no-summary"] + CLI_RULES,
+                             capture_output=True, text=True).stdout
+        recs = [json.loads(l) for l in cli.splitlines() if l.strip()]
+        want = {r["uid"]: {"uid": r["uid"], "originator": endpoint(r["id.orig_h"], r["id.orig_p"]),
+                           "responder": endpoint(r["id.resp_h"], r["id.resp_p"]),
+                           "handshake": r["handshake"], "teardown": r["teardown"],
+                           "orig_state": r["orig_state"], "resp_state": r["resp_state"],
+                           "conn_state": r["conn_state"], "history": r["history"] or "-",
+                           "anomalies": ",".join(r["anomalies"]) or "-"}
+                for r in recs if r.get("type") == "conn"}
+        mine = {r["uid"]: r for r in got}
+        diff = [f"{u}: {mine.get(u)} vs CLI {want.get(u)}" for u in sorted(set(mine) | set(want))
+                if mine.get(u) != want.get(u)]
+        check(p.returncode == 0 and len(got) == len(mine) and not diff,
+              f"{os.path.basename(pcap)}: -z tcpphase,conns lists the CLI's {len(want)} connection record(s), "
+              "field for field" + ("" if not diff else ": " + "; ".join(diff[:3])))
+        compared.append(os.path.basename(pcap))
+        total += len(want)
+    check(len(compared) >= 10, f"the connection table was compared on {len(compared)} capture(s), "
+          f"{total} connections")
+    # Single pass: rows for connections whose record is not written yet say so.
+    pcap = next(p for p in results if os.path.basename(p) == "lost-final-ack.pcap")
+    p = ts.run(["-q", "-r", pcap, "-z", "tcpphase,conns"] + TCP_PREFS)
+    _, got = parse_conns(p.stdout)
+    check(len(got) == 1 and "use -2" in got[0]["handshake"],
+          f"single pass: the open connection's row says its outcome is not known yet: {got}")
+
+
 # Each preference with the CLI option it stands for; values chosen to make
 # a difference on some capture.
 PREF_PAIRS = [
@@ -577,6 +807,11 @@ def main():
 
     if results:
         user_checks(ts, binary, caps, results, src_dir)
+        colour_checks(ts, results, src_dir)
+        column_checks(ts, results, src_dir)
+        ack_checks(ts, results)
+        flow_checks(ts, results)
+        conns_checks(ts, binary, results)
     if pcaps:
         dissection_checks(ts, pcaps)
 

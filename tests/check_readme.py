@@ -55,7 +55,7 @@ def main():
             argv = shlex.split(line, comments=True)
             argv = [PLACEHOLDERS.get(a, a) for a in argv]
             written = None
-            for opt in ("-o", "-w"):
+            for opt in (("-o", "-w") if argv[0] == "tcpphase" else ("-w",)):  # tshark's -o is a preference
                 if opt in argv:
                     i = argv.index(opt) + 1
                     written = (argv[i], os.path.join(tmp, os.path.basename(argv[i])))
