@@ -46,6 +46,25 @@ static const struct {
 	[TP_STEP_RST] = { "rst", "RST" },
 };
 
+void tp_flag_names(uint16_t f, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t bit;
+		const char *name;
+	} fl[] = { { TP_TH_SYN, "SYN" }, { TP_TH_FIN, "FIN" }, { TP_TH_RST, "RST" }, { TP_TH_PSH, "PSH" },
+		   { TP_TH_URG, "URG" }, { TP_TH_ECE, "ECE" }, { TP_TH_CWR, "CWR" }, { TP_TH_NS, "NS" },
+		   { TP_TH_ACK, "ACK" } };
+	size_t n = 0;
+	if (!len)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof fl / sizeof fl[0] && n < len; i++)
+		if (f & fl[i].bit)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "-" : "", fl[i].name);
+	if (!n)
+		snprintf(buf, len, "no flags");
+}
+
 const char *tp_step_label(enum tp_step s)
 {
 	return (unsigned)s < TP_STEP_COUNT ? steps[s].label : "?";

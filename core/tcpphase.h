@@ -151,6 +151,9 @@ struct tp_addr {
 #define TP_TH_ECE 0x040
 #define TP_TH_CWR 0x080
 #define TP_TH_NS  0x100
+/* The flags as people name a segment: "SYN-ACK", "FIN-PSH-ACK" (ACK last),
+ * "no flags"; into buf of len bytes. */
+void tp_flag_names(uint16_t flags, char *buf, size_t len);
 
 enum tp_checksum { TP_CSUM_UNKNOWN = 0, TP_CSUM_GOOD, TP_CSUM_BAD };
 

@@ -13,23 +13,6 @@
  */
 #include "tcpphase-plugin.h"
 
-static void flag_names(guint16 f, char *buf, size_t len)
-{
-	static const struct {
-		guint16 bit;
-		const char *name;
-	} fl[] = { { TP_TH_SYN, "SYN" }, { TP_TH_FIN, "FIN" }, { TP_TH_RST, "RST" }, { TP_TH_PSH, "PSH" },
-		   { TP_TH_URG, "URG" }, { TP_TH_ECE, "ECE" }, { TP_TH_CWR, "CWR" }, { TP_TH_NS, "NS" },
-		   { TP_TH_ACK, "ACK" } };
-	size_t n = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < G_N_ELEMENTS(fl) && n < len; i++)
-		if (f & fl[i].bit)
-			n += (size_t)g_snprintf(buf + n, (gulong)(len - n), "%s%s", n ? "-" : "", fl[i].name);
-	if (!n)
-		g_snprintf(buf, (gulong)len, "no flags");
-}
-
 /* "HS 2/3", "FIN 3/4 rtx"; a segment that is no step: "PSH-ACK len=21". */
 static char *arrow_label(const struct tp_verdict *v)
 {
@@ -37,7 +20,7 @@ static char *arrow_label(const struct tp_verdict *v)
 	if (*step)
 		return g_strdup_printf("%s%s", step, v->rtx ? " rtx" : "");
 	char fl[48];
-	flag_names(v->flags, fl, sizeof fl);
+	tp_flag_names(v->flags, fl, sizeof fl);
 	return v->len ? g_strdup_printf("%s len=%u", fl, v->len) : g_strdup(fl);
 }
 

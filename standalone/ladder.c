@@ -245,24 +245,6 @@ static void rel_str(uint32_t value, const struct seqbase *b, const char *sym, ch
 		snprintf(buf, len, "%s%c%" PRId64, sym, d > 0 ? '+' : '-', d > 0 ? (int64_t)d : -(int64_t)d);
 }
 
-/* "SYN-ACK", "FIN-PSH-ACK", as people name segments; ACK last. */
-static void flag_names(uint16_t f, char *buf, size_t len)
-{
-	static const struct {
-		uint16_t bit;
-		const char *name;
-	} fl[] = { { TP_TH_SYN, "SYN" }, { TP_TH_FIN, "FIN" }, { TP_TH_RST, "RST" }, { TP_TH_PSH, "PSH" },
-		   { TP_TH_URG, "URG" }, { TP_TH_ECE, "ECE" }, { TP_TH_CWR, "CWR" }, { TP_TH_NS, "NS" },
-		   { TP_TH_ACK, "ACK" } };
-	size_t n = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof fl / sizeof fl[0] && n < len; i++)
-		if (f & fl[i].bit)
-			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "-" : "", fl[i].name);
-	if (!n)
-		snprintf(buf, len, "no flags");
-}
-
 struct label {
 	char step[32];   /* "FIN 3/4 rtx", "" for a segment with no step */
 	char body[160];  /* "FIN-ACK seq=K+301 ack=J+22 len=5" */
@@ -275,7 +257,7 @@ static void label_of(const struct lseg *g, const struct seqbase b[2], struct lab
 	int me = v->dir, peer = !v->dir;
 	char fl[48], seq[32], ack[32] = "", len[24] = "";
 	snprintf(l->step, sizeof l->step, "%s%s", tp_step_label(v->step), v->rtx ? " rtx" : "");
-	flag_names(g->s.flags, fl, sizeof fl);
+	tp_flag_names(g->s.flags, fl, sizeof fl);
 	rel_str(g->s.seq, &b[me], side_sym[me], seq, sizeof seq);
 	if (g->s.flags & TP_TH_ACK) {
 		char a[24];

@@ -79,18 +79,24 @@ time.sleep(30)
 """
 
 
-def one_run(sig, n_closed, base):
-    tp = subprocess.Popen(["ip", "netns", "exec", NS_C, BIN, "-i", "tpl0", "-F", "json", "tcp port 9000"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_capture(*opts):
+    """tcpphase -i on the client's veth (with opts) and the server, once
+    tcpphase holds its packet socket (the only one in this fresh namespace),
+    however slow a sanitizer build starts."""
+    tp = subprocess.Popen(["ip", "netns", "exec", NS_C, BIN, "-i", "tpl0", "-F", "json"] + list(opts)
+                          + ["tcp port 9000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     srv = subprocess.Popen(["ip", "netns", "exec", NS_S, sys.executable, "-c", SERVER],
                            stdout=subprocess.PIPE, text=True)
     srv.stdout.readline()
-    # Start talking once tcpphase holds its packet socket (the only one in
-    # this fresh namespace), however slow a sanitizer build starts.
     deadline = time.time() + 15
     while time.time() < deadline and len(sh("cat", "/proc/net/packet", ns=NS_C).stdout.splitlines()) < 2:
         time.sleep(0.05)
     time.sleep(0.2)
+    return tp, srv
+
+
+def one_run(sig, n_closed, base):
+    tp, srv = start_capture()
     cli = subprocess.Popen(["ip", "netns", "exec", NS_C, sys.executable, "-c", CLIENT, str(n_closed), str(base)],
                            stdout=subprocess.PIPE, text=True)
     cli.stdout.readline()
@@ -136,16 +142,7 @@ def idle_link_run(port):
     """One connection closes, then the link stays silent: its record must
     come out on the analyzer's timer (--linger 1), with no later packet to
     move the clock, and --stats-every must report while nothing happens."""
-    tp = subprocess.Popen(["ip", "netns", "exec", NS_C, BIN, "-i", "tpl0", "-F", "json", "--linger", "1",
-                           "--stats-every", "0.5", "tcp port 9000"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    srv = subprocess.Popen(["ip", "netns", "exec", NS_S, sys.executable, "-c", SERVER],
-                           stdout=subprocess.PIPE, text=True)
-    srv.stdout.readline()
-    deadline = time.time() + 15
-    while time.time() < deadline and len(sh("cat", "/proc/net/packet", ns=NS_C).stdout.splitlines()) < 2:
-        time.sleep(0.05)
-    time.sleep(0.2)
+    tp, srv = start_capture("--linger", "1", "--stats-every", "0.5")
     cli = subprocess.run(["ip", "netns", "exec", NS_C, sys.executable, "-c", IDLE_CLIENT, str(port)],
                          capture_output=True, text=True)
     closed_at = time.time()
