@@ -12,7 +12,6 @@
  */
 #define _DEFAULT_SOURCE /* isatty, fileno, unlink */
 #include <ctype.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>

@@ -4,7 +4,6 @@
  * timeline.c), which reads options of its own.
  */
 #define _DEFAULT_SOURCE /* fileno */
-#include <errno.h>
 #include <getopt.h>
 #include <pcap/pcap.h> /* -V names the libpcap linked */
 #include <stdio.h>

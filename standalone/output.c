@@ -227,6 +227,15 @@ static void put_time(struct line *l, const struct out *o, int64_t ns)
 	}
 }
 
+/* A moment as text shows it, into buf (for printf's %s). */
+static void time_text(const struct out *o, int64_t ns, char *buf, size_t len)
+{
+	struct line l;
+	l.n = 0;
+	put_time(&l, o, ns);
+	snprintf(buf, len, "%.*s", (int)l.n, l.b);
+}
+
 /* The width of a time column: relative times of a day, epoch seconds,
  * ISO 8601 with microseconds. */
 static int time_width(const struct out *o)
@@ -462,7 +471,6 @@ void out_first_time(struct out *o, int64_t ts_ns)
 
 void out_segment(struct out *o, const struct tp_verdict *v)
 {
-	out_first_time(o, v->ts_ns); /* times stay relative to the capture, filtered or not */
 	if (o->only && !(v->anomalies & o->only))
 		return;
 	switch (o->fmt) {
@@ -651,9 +659,9 @@ void out_flood(struct out *o, const struct tp_flood *fl)
 {
 	char a[48], t0[32], t1[32];
 	tp_addr_str(&fl->server, a, sizeof a);
-	ts_str(fl->start_ns, t0, sizeof t0);
-	ts_str(fl->end_ns, t1, sizeof t1);
 	if (o->fmt == OUT_JSON) {
+		ts_str(fl->start_ns, t0, sizeof t0);
+		ts_str(fl->end_ns, t1, sizeof t1);
 		fprintf(o->f,
 		        "{\"type\":\"alert\",\"alert\":\"syn_flood\",\"server\":\"%s\",\"port\":%u,\"start\":%s,"
 		        "\"end\":%s,\"syns\":%" PRIu64 ",\"synacks\":%" PRIu64 ",\"completed\":%" PRIu64
@@ -666,12 +674,8 @@ void out_flood(struct out *o, const struct tp_flood *fl)
 	/* Text, and for CSV/Zeek on stderr, so the table stays one kind of row;
 	 * times in the style of the text's own. */
 	FILE *f = o->fmt == OUT_TEXT ? o->f : stderr;
-	struct line l0, l1;
-	l0.n = l1.n = 0;
-	put_time(&l0, o, fl->start_ns);
-	put_time(&l1, o, fl->end_ns);
-	snprintf(t0, sizeof t0, "%.*s", (int)l0.n, l0.b);
-	snprintf(t1, sizeof t1, "%.*s", (int)l1.n, l1.b);
+	time_text(o, fl->start_ns, t0, sizeof t0);
+	time_text(o, fl->end_ns, t1, sizeof t1);
 	fprintf(f,
 	        "%sALERT syn_flood%s toward %s%s%s:%u from %s to %s: %" PRIu64 " SYN%s, ~%u source%s (spread %.2f), "
 	        "peak %u half-open, %.0f%% answered by SYN-ACK, %" PRIu64 " handshake%s completed\n",
@@ -692,18 +696,15 @@ static uint64_t anomaly_segments(const struct tp_stats *st)
 void out_progress(struct out *o, const struct tp_stats *st, uint64_t packets, int64_t now_ns)
 {
 	char t[32];
-	ts_str(now_ns, t, sizeof t);
 	if (o->fmt == OUT_JSON) {
+		ts_str(now_ns, t, sizeof t);
 		fprintf(o->f,
 		        "{\"type\":\"stats\",\"ts\":%s,\"packets\":%" PRIu64 ",\"segments\":%" PRIu64
 		        ",\"connections\":%" PRIu64 ",\"open\":%" PRIu64 ",\"anomalies\":%" PRIu64 ",\"floods\":%" PRIu64 "}\n",
 		        t, packets, st->segments, st->conns_total, st->conns_active, anomaly_segments(st), st->floods);
 		return;
 	}
-	struct line l;
-	l.n = 0;
-	put_time(&l, o, now_ns);
-	snprintf(t, sizeof t, "%.*s", (int)l.n, l.b);
+	time_text(o, now_ns, t, sizeof t);
 	fprintf(stderr,
 	        "tcpphase: stats at %s: packets %" PRIu64 ", TCP segments %" PRIu64 ", connections %" PRIu64
 	        " (%" PRIu64 " tracked now), anomalies %" PRIu64 " segments, SYN floods %" PRIu64 "\n",

@@ -11,7 +11,6 @@
  * included. Floods are the core's alerts, with their start, end and peak.
  */
 #define _DEFAULT_SOURCE /* gmtime_r, isatty */
-#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
