@@ -24,8 +24,10 @@ OUT=$HERE
 PY=${PY:-/usr/bin/python3}   # Debian's python3, which has python3-scapy
 TPC=("$PY" "$HERE/scenarios/tpc.py")
 VERIFY=("$PY" "$HERE/scenarios/verify.py")
-CLI=tpc-cli
-SRV=tpc-srv
+# TPC_NS names the namespace pair (tpc-cli, tpc-srv by default), so that two
+# recordings can run at once without tearing down each other's namespaces.
+CLI=${TPC_NS:-tpc}-cli
+SRV=${TPC_NS:-tpc}-srv
 C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
