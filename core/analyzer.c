@@ -246,7 +246,7 @@ void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint
 	if (s->ts_ns > an->now_ns)
 		tp_advance(an, s->ts_ns);
 
-	int from_orig = 1, reuse = 0;
+	int from_orig = 1, reuse = 0, resent = 0;
 	struct tp_conn *c = tp_flow_lookup(an, s, hash, &from_orig);
 	if (c && c->frozen) {
 		struct tp_conn *t = tp_conn_thaw(an, c);
@@ -265,8 +265,13 @@ void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint
 		}
 	}
 	if (c && new_connection(an, c, s, from_orig)) {
+		/* Wireshark 4.4 opens a new stream at a SYN after a reset even when
+		 * it is the same SYN again (after a stale reset, conn.c): that is a
+		 * retransmission, not a reuse of the 4-tuple. */
+		const struct tp_endpoint *S = &c->ep[from_orig ? 0 : 1];
+		resent = (s->flags & (TP_TH_SYN | TP_TH_ACK)) == TP_TH_SYN && S->syn_seen && s->seq == S->isn;
 		/* Not fully closed, or in TIME-WAIT: the 4-tuple is reused early. */
-		reuse = !(c->ep[0].state == TP_CLOSED && c->ep[1].state == TP_CLOSED);
+		reuse = !resent && !(c->ep[0].state == TP_CLOSED && c->ep[1].state == TP_CLOSED);
 		finish_conn(an, c, TP_END_REUSED);
 		c = NULL;
 	}
@@ -285,10 +290,12 @@ void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint
 		tp_conn_start(an, c, s);
 	}
 	tp_conn_segment(an, c, s, from_orig, out);
-	if (reuse) {
-		out->anomalies |= TP_ABIT(TP_A_PORT_REUSE);
-		c->anomalies |= TP_ABIT(TP_A_PORT_REUSE);
-		an->stats.anomalies[TP_A_PORT_REUSE]++;
+	if (reuse || resent) {
+		enum tp_anomaly k = reuse ? TP_A_PORT_REUSE : TP_A_SYN_RETRANSMIT;
+		out->anomalies |= TP_ABIT(k);
+		out->rtx = (uint8_t)resent;
+		c->anomalies |= TP_ABIT(k);
+		an->stats.anomalies[k]++;
 	}
 	update_timer(an, c);
 	if (an->cfg.max_embryonic && c->tclass <= TP_T_HANDSHAKE)

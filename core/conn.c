@@ -25,6 +25,13 @@ static void set_states(struct tp_conn *c, int i, enum tp_state si, enum tp_state
 	c->ep[!i].state = (uint8_t)ri;
 }
 
+/* Amend an earlier frame's states, given for endpoint i and its peer. */
+static void amend_states(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int i,
+                         int st_i, int st_peer)
+{
+	tp_conn_amend(an, c, frame, add, i == 0 ? st_i : st_peer, i == 0 ? st_peer : st_i);
+}
+
 static int is_closed_state(uint8_t st)
 {
 	return st == TP_CLOSED || st == TP_TIME_WAIT;
@@ -101,6 +108,33 @@ static int rst_acceptable(const struct tp_conn *c, int si, const struct tp_segme
 	return SEQ_GEQ(s->seq, lo - 1) && SEQ_LEQ(s->seq, lo + win);
 }
 
+/*
+ * RFC 9293 3.10.7.3: in SYN-SENT, an ACK that does not acknowledge our SYN
+ * is answered by <SEQ=SEG.ACK><CTL=RST> and the SYN-SENT side stays where it
+ * is. After a challenge ACK (stale_peer) that reset clears the peer's older
+ * connection; the new attempt goes on with the SYN's retransmission.
+ */
+static int stale_reset(const struct tp_conn *c, int si, const struct tp_segment *s)
+{
+	const struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	return c->stale_peer && S->state == TP_SYN_SENT && !(s->flags & TP_TH_ACK) && R->ack_seen &&
+	       s->seq == R->max_ack;
+}
+
+/*
+ * RFC 9293 3.5.1 and 3.10.7.1: a host with no connection for a segment that
+ * carries an ACK answers <SEQ=SEG.ACK><CTL=RST>, without an ACK of its own.
+ * A deliberate abort (close with SO_LINGER 0, the application's RST) comes
+ * from a live connection and carries ACK on every common stack. So a reset
+ * shaped so, that answers the peer's latest segment, says the resetting
+ * host had lost the connection: crashed, rebooted, or forgot it.
+ */
+static int no_connection_reset(const struct tp_conn *c, int si, const struct tp_segment *s)
+{
+	const struct tp_endpoint *R = &c->ep[!si];
+	return !(s->flags & TP_TH_ACK) && c->last_from == !si && R->ack_seen && s->seq == R->max_ack;
+}
+
 static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
 {
 	struct tp_endpoint *R = &c->ep[!si];
@@ -111,16 +145,24 @@ static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 	}
 	if (!rst_acceptable(c, si, s))
 		return;
+	if (stale_reset(c, si, s)) {
+		v->anomalies |= TP_ABIT(TP_A_STALE_CONNECTION);
+		R->state = TP_CLOSED; /* its old connection; its listener takes the next SYN */
+		c->stale_peer = 0;
+		return;
+	}
 	c->ep[si].rst_seen = 1;
 	if (R->state == TP_SYN_SENT && !c->ep[si].syn_seen) {
-		/* The SYN's receiver answered with RST: nobody listens there. */
+		/* The SYN's receiver answered with RST: nobody listens there, and
+		 * it never left CLOSED (the SYN's verdict guessed SYN-RECEIVED). */
 		v->anomalies |= TP_ABIT(TP_A_REFUSED);
 		c->handshake = TP_HS_REFUSED;
+		amend_states(an, c, c->syn_frame, 0, si, TP_CLOSED, TP_SYN_SENT);
 	} else if (!c->established && !c->midstream) {
 		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_RESET);
 		c->handshake = TP_HS_RESET;
 	} else {
-		v->anomalies |= TP_ABIT(TP_A_RESET_ABORT);
+		v->anomalies |= TP_ABIT(no_connection_reset(c, si, s) ? TP_A_RESET_NO_CONNECTION : TP_A_RESET_ABORT);
 		c->teardown = si == 0 ? TP_TD_RESET_ORIG : TP_TD_RESET_RESP;
 	}
 	set_states(c, si, TP_CLOSED, TP_CLOSED);
@@ -139,6 +181,13 @@ static void on_syn(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 		if (s->seq == S->isn) {
 			v->rtx = 1;
 			v->anomalies |= TP_ABIT(TP_A_SYN_RETRANSMIT);
+			/* Sent again, so no answer reached its sender: the receiver
+			 * may never have had it. After a stale reset its listener
+			 * takes this one as a new SYN. */
+			if (R->state == TP_SYN_RECEIVED && !R->syn_seen)
+				R->state = TP_UNKNOWN;
+			else if (R->state == TP_CLOSED && !c->ended)
+				R->state = TP_SYN_RECEIVED;
 		}
 		return;
 	}
@@ -196,7 +245,7 @@ static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si,
 		return 0;
 	}
 	R->state = TP_ESTABLISHED;
-	if (S->state == TP_SYN_SENT || S->state == TP_SYN_RECEIVED)
+	if (S->state == TP_SYN_SENT || S->state == TP_SYN_RECEIVED || S->state == TP_UNKNOWN)
 		S->state = c->sim_open ? S->state : TP_ESTABLISHED;
 	if (R->state == TP_ESTABLISHED && S->state == TP_ESTABLISHED) {
 		c->established = 1;
@@ -205,6 +254,36 @@ static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si,
 		tp_flood_half_open_done(an, c);
 	}
 	return 1;
+}
+
+/*
+ * The server resent its SYN-ACK after the handshake's ACK, and sent nothing
+ * else since: its retransmission timer ran out in SYN-RECEIVED, so that ACK
+ * never reached it. Unless the two crossed: the SYN-ACK must come more than
+ * a round trip (SYN to SYN-ACK, as seen here) after the ACK. At the
+ * client's side this proves the loss; at the server's side the ACK reached
+ * the wire but not the server's TCP (a full accept queue drops it).
+ */
+static int handshake_ack_lost(const struct tp_conn *c, int si, const struct tp_segment *s)
+{
+	if (!c->established || !c->hs_ack_frame || c->hs_ack_settled || c->sim_open || c->hs_server != si ||
+	    c->ep[si].pkts != (uint64_t)c->hs_server_pkts + 1)
+		return 0;
+	int64_t rtt = (c->syn_ns >= 0 && c->synack_ns >= c->syn_ns) ? c->synack_ns - c->syn_ns : 0;
+	return s->ts_ns - c->hs_ack_ns > rtt;
+}
+
+/* Back to SYN-RECEIVED from the lost ACK on; the next ACK completes the open. */
+static void lose_handshake_ack(struct tp_analyzer *an, struct tp_conn *c, int si, struct tp_verdict *v)
+{
+	v->anomalies |= TP_ABIT(TP_A_LOST_HANDSHAKE_ACK);
+	amend_states(an, c, c->hs_ack_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si, TP_SYN_RECEIVED, TP_ESTABLISHED);
+	c->ep[si].state = TP_SYN_RECEIVED;
+	c->established = 0;
+	c->handshake = TP_HS_HALF_OPEN;
+	c->hs_ack_lost = 1;
+	c->hs_ack_frame = 0;
+	c->hs_ack_ns = -1;
 }
 
 static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
@@ -229,6 +308,10 @@ static void on_synack(struct tp_analyzer *an, struct tp_conn *c, int si, const s
 	if (S->syn_seen && s->seq == S->isn) {
 		v->rtx = 1;
 		v->anomalies |= TP_ABIT(TP_A_SYNACK_RETRANSMIT);
+		if (handshake_ack_lost(c, si, s))
+			lose_handshake_ack(an, c, si, v);
+		else if (!c->established && R->state == TP_ESTABLISHED)
+			R->state = TP_UNKNOWN; /* it never answered the first one */
 		/* S's earlier segment with this ISN may have been a plain SYN, so no
 		 * SYN-ACK time may be known (synack_ns -1): then the delay is unknown
 		 * too, not -1 minus the SYN's time. */
@@ -371,10 +454,14 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 		c->three_seg = 1;
 		set_states(c, si, TP_LAST_ACK, TP_TIME_WAIT);
 	} else {
-		/* S sent its FIN before R's reached it: the FINs crossed. */
+		/* S sent its FIN before R's reached it: the FINs crossed. So R's
+		 * FIN had not reached S either when S closed: S went from
+		 * ESTABLISHED to FIN-WAIT-1, never through CLOSE-WAIT (which
+		 * R's FIN's verdict showed), then to CLOSING. */
 		S->fin_step = TP_STEP_SIM_FIN;
 		v->anomalies |= TP_ABIT(TP_A_SIMULTANEOUS_CLOSE);
 		c->sim_close = 1;
+		amend_states(an, c, R->fin_frame, 0, si, TP_ESTABLISHED, TP_FIN_WAIT_1);
 		set_states(c, si, TP_CLOSING, TP_CLOSING);
 	}
 	if (R->state == TP_TIME_WAIT && c->time_wait_ns < 0)
@@ -430,6 +517,31 @@ static void join_midstream(struct tp_conn *c, struct tp_verdict *v)
 	v->anomalies |= TP_ABIT(TP_A_MIDSTREAM);
 }
 
+/*
+ * A plain ACK (no SYN) from the receiver of a SYN still in SYN-SENT, that
+ * does not acknowledge that SYN: it holds a synchronized connection on
+ * this 4-tuple, an older one, and answers the SYN with a challenge ACK
+ * carrying that connection's numbers (RFC 5961 4.2, RFC 9293 3.10.7.4).
+ * Which state that older connection is in, the packets do not say.
+ */
+static int challenge_ack(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
+                         struct tp_verdict *v)
+{
+	struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
+	if (S->syn_seen || !R->syn_seen || R->state != TP_SYN_SENT || c->sim_open || !(s->flags & TP_TH_ACK) ||
+	    (s->flags & TP_TH_FIN) || acks_syn(R, s->ack))
+		return 0;
+	v->ack_checked = 1;
+	v->expected_ack = R->isn + 1;
+	v->seen_ack = s->ack;
+	v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_BAD_ACK);
+	c->handshake = TP_HS_BAD_ACK;
+	c->stale_peer = 1;
+	S->state = TP_UNKNOWN;
+	amend_states(an, c, c->syn_frame, 0, si, TP_UNKNOWN, TP_SYN_SENT);
+	return 1;
+}
+
 static void on_other(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
                      struct tp_verdict *v)
 {
@@ -446,11 +558,16 @@ static void on_other(struct tp_analyzer *an, struct tp_conn *c, int si, const st
 		S->next_seq = end;
 
 	int was_closed = conn_closed(c) && !c->final_ack_lost;
+	if (challenge_ack(an, c, si, s, v))
+		return;
 	int opened = ack_completes_open(an, c, si, s, v);
 	if (opened && c->hs_ack_frame == 0) {
 		v->step = TP_STEP_HS_ACK;
+		v->rtx = c->hs_ack_lost;
 		c->hs_ack_frame = s->frame;
 		c->hs_ack_ns = s->ts_ns;
+		c->hs_server = (uint8_t)!si;
+		c->hs_server_pkts = (uint32_t)c->ep[!si].pkts;
 		if (c->syn_ns >= 0 && c->synack_ns >= 0)
 			v->syn_to_synack_ns = c->synack_ns - c->syn_ns;
 		if (c->synack_ns >= 0)
@@ -532,6 +649,9 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 			S->wscale = (uint8_t)s->wscale;
 	}
 
+	if (c->hs_ack_frame && si == c->hs_server && !(s->flags & TP_TH_SYN) && s->frame != c->hs_ack_frame)
+		c->hs_ack_settled = 1;
+	c->last_from = (uint8_t)si;
 	v->dir_inferred = c->dir_inferred;
 	v->phase = phase_of(c, v);
 	v->orig_state = c->ep[0].state;
@@ -581,11 +701,25 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 {
 	if (!c->established && !c->midstream && !c->ended && !c->late_done) {
 		if (c->synack_frame && c->handshake == TP_HS_HALF_OPEN) {
-			/* The server waits in SYN-RECEIVED for an ACK that never came. */
-			tp_conn_amend(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), -1, -1);
+			/* The server waits in SYN-RECEIVED for an ACK that never
+			 * came. A client that never answered (a spoofed source, a
+			 * host gone) may never have had the SYN-ACK: its state is
+			 * unknown, unless it did ACK once (the ACK was lost). */
+			int srv = c->ep[1].synack_sent ? 1 : 0;
+			if (c->hs_ack_lost) {
+				tp_conn_amend(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), -1, -1);
+			} else {
+				amend_states(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), srv, TP_SYN_RECEIVED,
+				             TP_UNKNOWN);
+				c->ep[!srv].state = TP_UNKNOWN;
+			}
 			c->late_done = 1;
 		} else if (c->syn_frame && !c->synack_frame && c->handshake == TP_HS_UNANSWERED) {
-			tp_conn_amend(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_UNANSWERED), -1, -1);
+			/* Nothing says whether the SYN reached its receiver (dropped on
+			 * the way, by a firewall, by a full backlog) or what it did. */
+			int cli = c->ep[1].syn_seen ? 1 : 0;
+			amend_states(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_UNANSWERED), cli, TP_SYN_SENT, TP_UNKNOWN);
+			c->ep[!cli].state = TP_UNKNOWN;
 			c->late_done = 1;
 		}
 		if (c->late_done)
@@ -611,15 +745,19 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 }
 
 /*
- * Where tp_conn_settle, fin_again and a flood (flood.c, mark_earlier) may
- * still amend: the handshake's frames while its late verdict is out or a
- * flood may still count its SYN (all from first_frame on), an endpoint's
- * last FIN and the final ACK. The flags read here are only ever set, and
- * frames only move forward, so a bound once passed stays passed.
+ * Where tp_conn_settle, fin_again, lose_handshake_ack and a flood (flood.c,
+ * mark_earlier) may still amend: the handshake's frames while its late
+ * verdict is out or a flood may still count its SYN, or while the server
+ * has not yet shown that the handshake's ACK reached it (all from
+ * first_frame on); an endpoint's last FIN and the final ACK. The flags read
+ * here are only ever set, but for established, which lose_handshake_ack
+ * clears only while the bound is first_frame already; frames only move
+ * forward. So a bound once passed stays passed.
  */
 uint64_t tp_conn_amendable_from(const struct tp_conn *c)
 {
-	if (!c->established && !c->midstream && (!c->late_done || c->counted_half_open))
+	int hs_ack_open = c->established && c->hs_ack_frame && !c->hs_ack_settled && !c->sim_open;
+	if (((!c->established && !c->midstream) || hs_ack_open) && (!c->late_done || c->counted_half_open))
 		return c->first_frame; /* no frame of it comes before */
 	uint64_t lo = UINT64_MAX;
 	const uint64_t fin[] = { c->ep[0].fin_frame, c->ep[1].fin_frame, c->final_ack_frame };

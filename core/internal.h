@@ -73,6 +73,14 @@ struct tp_conn {
 		flood : 1;
 	uint8_t final_ack_lost : 1, counted_half_open : 1, a_is_orig : 1, three_seg : 1, late_done : 1,
 		flood_answered : 1;
+	/* stale_peer: the SYN's receiver answered with a plain ACK from an older
+	 * connection (a challenge ACK). hs_ack_lost: the server resent its
+	 * SYN-ACK after the handshake's ACK. hs_ack_settled: the server sent
+	 * something else after that ACK, so it is known to have arrived. */
+	uint8_t stale_peer : 1, hs_ack_lost : 1, hs_ack_settled : 1;
+	uint8_t last_from;        /* endpoint index that sent the latest segment */
+	uint8_t hs_server;        /* endpoint index that sent the SYN-ACK the handshake's ACK answered */
+	uint32_t hs_server_pkts;  /* its segments by then */
 	uint8_t handshake, teardown, completeness;
 	uint8_t compl_first;      /* the first segment's completeness bits, shown from the second on */
 	uint8_t first_closer;     /* endpoint index that sent the first FIN, or 0xff */

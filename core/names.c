@@ -7,10 +7,11 @@
 
 #include "tcpphase.h"
 
-/* Indexed by enum tp_state; spelled as RFC 9293 section 3.3.2 spells them. */
+/* Indexed by enum tp_state; spelled as RFC 9293 section 3.3.2 spells them,
+ * and "unknown", in lower case, for the one that is not the RFC's. */
 static const char *const state_names[TP_STATE_COUNT] = {
 	"CLOSED", "LISTEN", "SYN-SENT", "SYN-RECEIVED", "ESTABLISHED", "FIN-WAIT-1",
-	"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT",
+	"FIN-WAIT-2", "CLOSE-WAIT", "CLOSING", "LAST-ACK", "TIME-WAIT", "unknown",
 };
 
 const char *tp_state_name(enum tp_state s)
@@ -125,6 +126,12 @@ const struct tp_anomaly_info tp_anomaly_table[TP_A_COUNT] = {
 	  "Simultaneous open: both sides sent SYN" },
 	{ TP_A_SIMULTANEOUS_CLOSE, "simultaneous_close", TP_SEV_NOTE, TP_GROUP_SEQUENCE,
 	  "Simultaneous close: both FINs crossed" },
+	{ TP_A_LOST_HANDSHAKE_ACK, "lost_handshake_ack", TP_SEV_WARN, TP_GROUP_SEQUENCE,
+	  "Handshake ACK lost: the server resent its SYN-ACK after it, still SYN-RECEIVED" },
+	{ TP_A_STALE_CONNECTION, "stale_connection", TP_SEV_WARN, TP_GROUP_SEQUENCE,
+	  "SYN met an older connection the peer still held; the SYN-SENT side reset it" },
+	{ TP_A_RESET_NO_CONNECTION, "reset_no_connection", TP_SEV_WARN, TP_GROUP_SEQUENCE,
+	  "RST without ACK answering the peer: the resetting host had no such connection (crash, reboot)" },
 };
 
 const char *tp_severity_name(enum tp_severity s)

@@ -44,6 +44,11 @@ enum tp_state {
 	TP_CLOSING,
 	TP_LAST_ACK,
 	TP_TIME_WAIT,
+	/* Not an RFC 9293 state: what the packets cannot tell. The receiver of
+	 * a SYN that got no answer (dropped on the way, by a full backlog, or
+	 * never delivered), a spoofed source that never answered its SYN-ACK,
+	 * a peer that answered a SYN from an older connection. */
+	TP_UNKNOWN,
 	TP_STATE_COUNT
 };
 
@@ -110,6 +115,9 @@ enum tp_anomaly {
 	TP_A_SYN_FLOOD,
 	TP_A_SIMULTANEOUS_OPEN,
 	TP_A_SIMULTANEOUS_CLOSE,
+	TP_A_LOST_HANDSHAKE_ACK,
+	TP_A_STALE_CONNECTION,
+	TP_A_RESET_NO_CONNECTION,
 	TP_A_COUNT
 };
 

@@ -32,7 +32,8 @@ C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
-     final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo)
+     final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
+     lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -300,6 +301,73 @@ sc_tfo() {
 	cap_stop tfo
 }
 
+# A client reconnects from the port of a connection the server still holds.
+# The old connection (not captured) was opened and then aborted with its RST
+# dropped at the client's output, so the server sits in ESTABLISHED. The new
+# SYN meets it: the server answers with a challenge ACK (RFC 5961 4) carrying
+# its old numbers, the client, in SYN-SENT, answers that with <SEQ=SEG.ACK>
+# <CTL=RST> (RFC 9293 3.10.7.3), which resets the server's old connection, and
+# retransmits its SYN after its RTO: that one opens normally. Captured on
+# the client side from the new SYN on.
+sc_stale-reconnect() {
+	ns_up
+	srv_start stale-reconnect $S4 8018
+	client stale-reconnect-old $S4 8018 $C4 40018
+	cap_start $CLI veth-c
+	client stale-reconnect $S4 8018 $C4 40018
+	srv_wait
+	cap_stop stale-reconnect
+}
+
+# The handshake's ACK is lost; the server (which speaks first, so nothing
+# else from the client can complete the open) sits in SYN-RECEIVED and
+# retransmits its SYN-ACK after 1 s, which the client ACKs again. The ACK is
+# dropped for 0.5 s: for the client-side capture at the server's input (the
+# capture shows it leave), for the server-side one at the client's output
+# (the capture never shows it).
+lost_handshake_ack() {  # SCENARIO SIDE SPORT CPORT
+	local sc=$1 side=$2 sport=$3 cport=$4
+	ns_up
+	if [ "$side" = cli ]; then
+		cap_start $CLI veth-c
+		in_srv nft add rule inet tpc in tcp sport "$cport" tcp flags == ack counter drop
+	else
+		cap_start $SRV veth-s
+		in_cli nft add chain inet tpc out '{ type filter hook output priority 0; }'
+		in_cli nft add rule inet tpc out tcp sport "$cport" tcp flags == ack counter drop
+	fi
+	srv_start "$sc" $S4 "$sport"
+	in_cli "${TPC[@]}" client "$sc" --addr $S4 --port "$sport" --bind-addr $C4 --bind-port "$cport" &
+	local cpid=$!
+	fg sleep 0.5
+	in_srv nft flush chain inet tpc in
+	in_cli nft delete chain inet tpc out 2>/dev/null || true
+	wait $cpid
+	srv_wait
+	cap_stop "$sc"
+}
+sc_lost-handshake-ack-cli() { lost_handshake_ack lost-handshake-ack-cli cli 8019 40019; }
+sc_lost-handshake-ack-srv() { lost_handshake_ack lost-handshake-ack-srv srv 8021 40021; }
+
+# The server loses the connection without a FIN or RST reaching the client
+# (an abortive close whose RST dies at its output, then the program exits):
+# RFC 9293 3.5.1's half-open connection. The client's next data meets no
+# socket and is answered by <SEQ=SEG.ACK><CTL=RST>. Captured on the client side.
+sc_peer-crash() { plain peer-crash cli 8020 40020; }
+
+# The server listens with a backlog of 0 and never accepts: a filler
+# connection (port 40023) fills its accept queue, and the kernel then drops
+# the SYN from 40022 without an answer (tcp_syn_retries=2: sent at +0, +1,
+# +3 s). Captured on the client side.
+sc_backlog-full() {
+	ns_up
+	cap_start $CLI veth-c
+	srv_start backlog-full $S4 8022 --backlog 0 --linger 9
+	client backlog-full $S4 8022 $C4 40022
+	srv_kill
+	cap_stop backlog-full
+}
+
 # ---------------------------------------------------------------- main
 
 if [ $# -gt 0 ]; then SEL=("$@"); else SEL=("${ALL[@]}"); fi
@@ -313,6 +381,9 @@ for sc in "${SEL[@]}"; do
 		echo "== $sc (attempt $attempt)" >&2
 		"sc_$sc"
 		ns_down
+		# TPC_RAW_OUT=DIR keeps every attempt, checked or not: what the
+		# kernel did when a new scenario's check is still being written
+		[ -n "${TPC_RAW_OUT:-}" ] && cp "$WORK/$sc.pcap" "$TPC_RAW_OUT/$sc-$attempt.pcap"
 		if "${VERIFY[@]}" check "$sc" "$WORK/$sc.pcap"; then
 			cp "$WORK/$sc.pcap" "$OUT/$sc.pcap"
 			ok=1

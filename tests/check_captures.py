@@ -5,8 +5,9 @@ test-captures/make-captures.sh ran real client and server sockets in network
 namespaces and provoked each behaviour (nftables drops, SO_LINGER, shutdown,
 a spoofed SYN flood, ...). expected.tsv says, per connection, what that
 implies: Zeek's conn_state, the anomalies that must be reported (and those
-that must not, where the scenario rules them out) and both endpoints' final
-RFC 9293 states. Those expectations come from the script and
+that must not, where the scenario rules them out), both endpoints' final
+RFC 9293 states, and for some segments what that segment must show (an
+anomaly, a state after it). Those expectations come from the script and
 from what the kernel did (checked with tshark), never from tcpphase.
 
 The comparison with tshark's tcp.stream and tcp.completeness, for these
@@ -38,6 +39,26 @@ def run_cli(binary, pcap):
         raise SystemExit(f"FAIL: tcpphase -r {pcap} exited {p.returncode}: {p.stderr}")
     recs = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
     return recs
+
+
+def check_frames(name, spec, segs):
+    """What single segments must show: FRAME:KEY=VALUE;... (verify.py's row())."""
+    if spec in ("-", ""):
+        return
+    by_frame = {x["frame"]: x for x in segs}
+    for item in spec.split(";"):
+        where, what = item.split(":", 1)
+        key, val = what.split("=", 1)
+        v = by_frame.get(int(where))
+        if v is None:
+            check(False, f"{name}: frame {where} has a verdict")
+            continue
+        if key == "anomaly":
+            check(val in v["anomalies"], f"{name}: frame {where} reports {val} (got {v['anomalies']})")
+        elif key == "not_anomaly":
+            check(val not in v["anomalies"], f"{name}: frame {where} does not report {val}")
+        else:
+            check(v[key] == val, f"{name}: frame {where} {key} {v[key]} (expected {val})")
 
 
 def main():
@@ -90,6 +111,7 @@ def main():
                 e = r[f"expect_{side}_final"]
                 if e != "-":
                     check(c[f"{side}_state"] == e, f"{name}: final {side} state {c[side + '_state']} (expected {e})")
+            check_frames(name, r.get("expect_frames", "-"), segs)
 
     finish("all capture checks passed")
 

@@ -183,8 +183,9 @@ check(p.returncode == 1, "segments in conn.log format rejected")
 p = run(["--list-anomalies"])
 readme = open(os.path.join(CAPS, "..", "README.md")).read()
 block = readme.split("<!-- ANOMALY-TABLE")[1].split("-->", 1)[1].split("<!-- /ANOMALY-TABLE -->")[0]
-check(p.returncode == 0 and p.stdout.count("\n") == 24 and block.strip() == p.stdout.strip(),
-      "README's anomaly table equals --list-anomalies (22 kinds)")
+kinds = p.stdout.count("\n") - 2
+check(p.returncode == 0 and kinds >= 25 and block.strip() == p.stdout.strip(),
+      f"README's anomaly table equals --list-anomalies ({kinds} kinds)")
 
 # the README's example output is what the CLI prints today on the shipped captures
 ex = readme.split("<!-- EXAMPLE-OUTPUT -->")[1].split("<!-- /EXAMPLE-OUTPUT -->")[0].split("```\n")

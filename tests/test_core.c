@@ -242,6 +242,8 @@ static void test_simultaneous_close(void **state)
 	assert_int_equal(v->step, TP_STEP_SIM_FIN);
 	assert_true(HAS(v, TP_A_SIMULTANEOUS_CLOSE));
 	assert_states(v, TP_CLOSING, TP_CLOSING);
+	/* the client's FIN had not reached the server: never CLOSE-WAIT */
+	assert_states(&f->v[f->frames - 1], TP_FIN_WAIT_1, TP_ESTABLISHED);
 	v = seg(f, C, ACK, 1102, 5102, 0, 1);
 	assert_int_equal(v->step, TP_STEP_SIM_FIN_ACK);
 	assert_states(v, TP_CLOSING, TP_TIME_WAIT);
@@ -440,6 +442,8 @@ static void test_refused(void **state)
 	assert_int_equal(v->phase, TP_PHASE_RESET);
 	assert_true(HAS(v, TP_A_REFUSED));
 	assert_states(v, TP_CLOSED, TP_CLOSED);
+	/* nobody listened: the server never left CLOSED */
+	assert_states(&f->v[1], TP_SYN_SENT, TP_CLOSED);
 	tp_finish(f->an);
 	assert_string_equal(f->rec[0].conn_state, "REJ");
 	assert_int_equal(f->rec[0].handshake, TP_HS_REFUSED);
@@ -452,11 +456,15 @@ static void test_unanswered_syn(void **state)
 	struct fx *f = *state;
 	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 0, 0);
 	assert_false(HAS(v, TP_A_SYN_UNANSWERED)); /* not known yet */
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
 	v = seg(f, C, SYN, 1000, 0, 0, 1000);
 	assert_true(v->rtx);
 	assert_true(HAS(v, TP_A_SYN_RETRANSMIT));
+	assert_states(v, TP_SYN_SENT, TP_UNKNOWN); /* sent again: the first got no answer */
 	tp_finish(f->an);
 	assert_true(HAS(&f->v[1], TP_A_SYN_UNANSWERED)); /* late, on the SYN */
+	assert_states(&f->v[1], TP_SYN_SENT, TP_UNKNOWN);
+	assert_int_equal(f->rec[0].resp_state, TP_UNKNOWN);
 	assert_string_equal(f->rec[0].conn_state, "S0");
 	assert_int_equal(f->rec[0].handshake, TP_HS_UNANSWERED);
 }
@@ -469,16 +477,156 @@ static void test_half_open_on_timeout(void **state)
 	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1001, 0, 1000);
 	assert_true(v->rtx);
 	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
-	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+	/* the client never answered the first: nothing says it got either */
+	assert_states(v, TP_UNKNOWN, TP_SYN_RECEIVED);
+	assert_states(&f->v[2], TP_ESTABLISHED, TP_SYN_RECEIVED);
 	assert_false(HAS(&f->v[2], TP_A_HALF_OPEN));
 	/* more than the 3 s half-open timeout after the first SYN-ACK: known now */
 	tp_advance(f->an, 1700000000000000000LL + 3100 * 1000000LL);
 	assert_true(HAS(&f->v[2], TP_A_HALF_OPEN));
+	assert_states(&f->v[2], TP_UNKNOWN, TP_SYN_RECEIVED);
 	assert_int_equal(f->nrec, 0); /* still tracked, in case the ACK comes late */
 	tp_finish(f->an);
 	assert_int_equal(f->rec[0].handshake, TP_HS_HALF_OPEN);
 	assert_int_equal(f->rec[0].resp_state, TP_SYN_RECEIVED);
+	assert_int_equal(f->rec[0].orig_state, TP_UNKNOWN);
 	assert_string_equal(f->rec[0].conn_state, "S1"); /* Zeek: SYN-ACK seen, no close */
+}
+
+
+/*
+ * A reconnect from the port of a connection the server still holds, as the
+ * kernel does it (test-captures/stale-reconnect.pcap): challenge ACK with
+ * the old numbers, RST <SEQ=SEG.ACK> from SYN-SENT, the SYN again.
+ */
+static void stale_reconnect(struct fx *f)
+{
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	struct tp_verdict *v = seg(f, S, ACK, 7000, 300, 0, 1); /* the old connection's numbers */
+	assert_true(HAS(v, TP_A_HANDSHAKE_BAD_ACK));
+	assert_true(v->ack_checked);
+	assert_int_equal(v->expected_ack, 1001);
+	assert_int_equal(v->seen_ack, 300);
+	assert_states(v, TP_SYN_SENT, TP_UNKNOWN);
+	assert_states(&f->v[1], TP_SYN_SENT, TP_UNKNOWN);
+	v = seg(f, C, RST, 300, 0, 0, 0);
+	assert_true(HAS(v, TP_A_STALE_CONNECTION));
+	assert_false(HAS(v, TP_A_HANDSHAKE_RESET));
+	assert_states(v, TP_SYN_SENT, TP_CLOSED); /* the client stays SYN-SENT */
+}
+
+static void test_stale_reconnect_one_stream(void **state)
+{
+	struct fx *f = *state;
+	tp_analyzer_free(f->an);
+	f->cfg.wireshark = TP_WS_4_0; /* one tcp.stream for all of it */
+	fx_start(f);
+	stale_reconnect(f);
+	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 0, 14);
+	assert_true(HAS(v, TP_A_SYN_RETRANSMIT));
+	assert_states(v, TP_SYN_SENT, TP_SYN_RECEIVED);
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 0);
+	assert_int_equal(v->anomalies, 0);
+	v = seg(f, C, ACK, 1001, 5001, 0, 0);
+	assert_int_equal(v->step, TP_STEP_HS_ACK);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	v = seg(f, C, ACK | PSH, 1001, 5001, 10, 0);
+	assert_int_equal(v->phase, TP_PHASE_DATA);
+	assert_int_equal(v->anomalies, 0);
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 1);
+	assert_int_equal(f->rec[0].handshake, TP_HS_COMPLETE);
+}
+
+static void test_stale_reconnect_new_stream(void **state)
+{
+	struct fx *f = *state; /* 4.4 rules: the SYN after the RST opens a new stream */
+	stale_reconnect(f);
+	struct tp_verdict *v = seg(f, C, SYN, 1000, 0, 0, 14);
+	assert_int_not_equal(v->conn, f->v[1].conn);
+	assert_true(v->rtx);
+	assert_true(HAS(v, TP_A_SYN_RETRANSMIT));
+	assert_false(HAS(v, TP_A_PORT_REUSE)); /* the same SYN, not a new one */
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 0);
+	v = seg(f, C, ACK, 1001, 5001, 0, 0);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	tp_finish(f->an);
+	assert_int_equal(f->nrec, 2);
+	assert_int_equal(f->rec[0].handshake, TP_HS_BAD_ACK);
+	assert_int_equal(f->rec[0].orig_state, TP_SYN_SENT);
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_SYN_UNANSWERED));
+	assert_int_equal(f->rec[1].handshake, TP_HS_COMPLETE);
+}
+
+/* The handshake's ACK seen leaving the client, then the SYN-ACK again. */
+static void test_lost_handshake_ack(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	struct tp_verdict *v = seg(f, C, ACK, 1001, 5001, 0, 0);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 1000);
+	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
+	assert_true(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+	assert_states(v, TP_ESTABLISHED, TP_SYN_RECEIVED);
+	/* amended: the ACK never reached the server */
+	assert_true(HAS(&f->v[3], TP_A_LOST_HANDSHAKE_ACK));
+	assert_states(&f->v[3], TP_ESTABLISHED, TP_SYN_RECEIVED);
+	v = seg(f, C, ACK, 1001, 5001, 0, 0);
+	assert_int_equal(v->step, TP_STEP_HS_ACK);
+	assert_true(v->rtx);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	v = seg(f, S, ACK | PSH, 5001, 1001, 10, 0);
+	assert_int_equal(v->phase, TP_PHASE_DATA);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].handshake, TP_HS_COMPLETE);
+	/* the half-open time: the first SYN-ACK to the ACK that arrived */
+	assert_int_equal(f->rec[0].synack_to_ack_ns, 1000 * 1000000LL);
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_HANDSHAKE_ACK));
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_HALF_OPEN));
+}
+
+/* A SYN-ACK resent before the ACK could have arrived proves nothing. */
+static void test_handshake_ack_crossing(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 100); /* a 100 ms round trip */
+	seg(f, C, ACK, 1001, 5001, 0, 0);
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1001, 0, 50);
+	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
+	assert_false(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+	assert_false(HAS(&f->v[3], TP_A_LOST_HANDSHAKE_ACK));
+	/* and once the server spoke after the ACK, a late SYN-ACK proves nothing either */
+	seg(f, S, ACK | PSH, 5001, 1001, 10, 0);
+	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 2000);
+	assert_false(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+}
+
+/* RFC 9293 3.5.1: the server lost the connection; the client's data meets no socket. */
+static void test_reset_no_connection(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, C, ACK | PSH, 1101, 5101, 10, 1000);
+	struct tp_verdict *v = seg(f, S, RST, 5101, 0, 0, 0);
+	assert_true(HAS(v, TP_A_RESET_NO_CONNECTION));
+	assert_false(HAS(v, TP_A_RESET_ABORT));
+	assert_states(v, TP_CLOSED, TP_CLOSED);
+	tp_finish(f->an);
+	assert_int_equal(f->rec[0].teardown, TP_TD_RESET_RESP);
+}
+
+/* An RST without ACK that does not answer the peer's latest segment is an abort. */
+static void test_reset_without_ack_abort(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg(f, S, ACK | PSH, 5101, 1101, 10, 10);
+	struct tp_verdict *v = seg(f, S, RST, 5111, 0, 0, 1);
+	assert_true(HAS(v, TP_A_RESET_ABORT));
+	assert_false(HAS(v, TP_A_RESET_NO_CONNECTION));
 }
 
 static void test_handshake_bad_acks(void **state)
@@ -884,6 +1032,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unanswered_syn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_open_on_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_bad_acks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_reconnect_one_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_reconnect_new_stream, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_handshake_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_ack_crossing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_no_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_without_ack_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_third_ack_bad, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_abort_by_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_abort_by_client, setup, teardown),

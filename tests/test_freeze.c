@@ -331,6 +331,8 @@ static void establish(struct tp_analyzer *an, uint16_t sport, int64_t t)
 	feed(an, sport, 1, TP_TH_SYN, 0, t);
 	feed(an, sport, 0, TP_TH_SYN | TP_TH_ACK, 0, t + 1000);
 	feed(an, sport, 1, TP_TH_ACK, 0, t + 2000);
+	/* the server speaks: its handshake's ACK can no longer turn out lost */
+	feed(an, sport, 0, TP_TH_ACK, 0, t + 3000);
 }
 
 static int frozen(struct tp_analyzer *an, uint16_t sport)

@@ -104,6 +104,16 @@ def server(args):
             c.close()            # FIN right after EOF
         return
 
+    if sc == "stale-reconnect":
+        stale_reconnect_server(ls, args)
+        return
+
+    if sc == "backlog-full":
+        # listen(0) and never accept: the first connection fills the accept
+        # queue, so the kernel drops the next SYN (LISTENOVERFLOWS).
+        time.sleep(args.linger)
+        return
+
     if sc == "tfo":
         # TCP Fast Open (RFC 7413): accept data carried by the SYN. The
         # namespace's net.ipv4.tcp_fastopen lets it in without a cookie.
@@ -115,8 +125,48 @@ def server(args):
         serve_one(sc, c, peer, rnd, args)
 
 
+def stale_reconnect_server(ls, args):
+    """Hold the first connection open (never read it again), serve the
+    second; the client's reset of the first comes from SYN-SENT."""
+    old, _ = ls.accept()
+    old.sendall(b"reply to " + recv_line(old))
+    c, peer = ls.accept()
+    serve_one("close-client-first", c, peer, 1, args)
+    try:
+        d = old.recv(100)
+        log(f"stale-reconnect: the old connection read {d!r}")
+    except ConnectionResetError:
+        log("stale-reconnect: the old connection was reset (as intended)")
+
+
 def serve_one(sc, c, peer, rnd, args):
-    if sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo"):
+    if sc in ("lost-handshake-ack-cli", "lost-handshake-ack-srv"):
+        # Server speaks first: the client sends nothing but the handshake's
+        # ACK until our greeting, so only that ACK can complete the open.
+        c.sendall(b"220 hello\n")
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        recv_all(c)
+        time.sleep(0.3)
+        c.close()
+
+    elif sc == "peer-crash":
+        # Lose the connection's state without telling the client: an
+        # abortive close whose RST dies at our output, as if the host had
+        # rebooted. The client's next segment meets no socket at all.
+        req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        time.sleep(0.2)
+        nft("add", "chain", "inet", "tpc", "out", "{ type filter hook output priority 0; }")
+        nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.port), "tcp", "flags", "rst",
+            "counter", "drop")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()
+        time.sleep(0.1)
+        nft("flush", "chain", "inet", "tpc", "out")
+        log("peer-crash: state dropped silently")
+
+    elif sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -245,6 +295,72 @@ def client(args):
         log(f"tfo: reply {reply!r}")
         s.close()
         time.sleep(1.0)          # the server's FIN, and our final ACK
+        return
+
+    if sc == "stale-reconnect-old":
+        # The old connection: open it, then forget it the way a crashed or
+        # rebooted client does. The abortive close's RST dies at our output,
+        # so the server still holds the connection ESTABLISHED.
+        s = connect(args)
+        s.sendall(b"old\n")
+        recv_line(s)
+        nft("add", "chain", "inet", "tpc", "out", "{ type filter hook output priority 0; }")
+        nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.bind_port), "tcp", "flags", "rst",
+            "counter", "drop")
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        time.sleep(0.1)
+        nft("flush", "chain", "inet", "tpc", "out")
+        return
+
+    if sc == "stale-reconnect":
+        # Same port again: the server answers our SYN with a challenge ACK
+        # (its old numbers); from SYN-SENT we reset that, retransmit the SYN
+        # after our RTO and connect. connect() hides all of it.
+        s = connect(args)
+        s.sendall(b"hello again\n")
+        recv_line(s)
+        s.close()
+        time.sleep(1.0)
+        return
+
+    if sc == "backlog-full":
+        # The filler connection fills the listener's accept queue; our SYN
+        # from bind_port is then dropped by the server's kernel.
+        f = connect(args, bind_port=args.bind_port + 1)
+        time.sleep(0.2)
+        t0 = time.time()
+        try:
+            connect(args)
+        except (TimeoutError, OSError) as e:
+            log(f"backlog-full: connect failed after {time.time() - t0:.1f} s: {e!r} (as intended)")
+            f.close()
+            time.sleep(0.3)
+            return
+        raise SystemExit("backlog-full: connection unexpectedly succeeded")
+
+    if sc in ("lost-handshake-ack-cli", "lost-handshake-ack-srv"):
+        s = connect(args)
+        recv_line(s)             # the server's greeting, once our ACK got through
+        s.sendall(b"hello\n")
+        recv_line(s)
+        s.close()
+        time.sleep(1.0)
+        return
+
+    if sc == "peer-crash":
+        s = connect(args)
+        s.sendall(b"hello\n")
+        recv_line(s)
+        time.sleep(1.0)          # meanwhile the server loses the connection
+        s.sendall(b"are you there?\n")
+        try:
+            d = s.recv(100)
+            log(f"peer-crash: read {d!r}")
+        except ConnectionResetError:
+            log("peer-crash: ECONNRESET (as intended)")
+        s.close()
+        time.sleep(0.3)
         return
 
     if sc == "port-reuse":

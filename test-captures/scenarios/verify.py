@@ -132,11 +132,14 @@ C4, S4 = "10.99.0.1", "10.99.0.2"
 C6, S6 = "fd00:99::1", "fd00:99::2"
 
 
-def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why="", forbid="-"):
-    """forbid: anomalies that must not be reported ("*": none at all)."""
+def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why="", forbid="-", frames=()):
+    """forbid: anomalies that must not be reported ("*": none at all).
+    frames: what single segments must show, (frame, key, value) with key
+    anomaly (reported on it), not_anomaly, orig_state or resp_state (after it)."""
+    fr = ";".join(f"{f}:{k}={v}" for f, k, v in frames) or "-"
     return dict(pcap=pcap, scenario=scen, orig_h=oh, orig_p=op, resp_h=rh, resp_p=rp,
                 expect_conn_state=cs, expect_anomalies=an, expect_orig_final=of, expect_resp_final=rf,
-                forbid_anomalies=forbid, why=why)
+                forbid_anomalies=forbid, expect_frames=fr, why=why)
 
 
 def only_stream(pk, n=1):
@@ -189,8 +192,13 @@ def v_simultaneous_close(pk, d):
     # both sides acknowledge the other's FIN afterwards (CLOSING -> TIME-WAIT on both)
     need(any(acks(p, sfin.end_seq) and p.frame > sfin.frame for p in c), "client acks the server FIN")
     need(any(acks(p, cfin.end_seq) and p.frame > cfin.frame for p in s), "server acks the client FIN")
+    # the first FIN had not reached its peer when the peer sent its own: the
+    # peer was still ESTABLISHED then (it went to FIN-WAIT-1, not CLOSE-WAIT)
+    a = cfin if cfin.frame < sfin.frame else sfin
+    peer = "resp_state" if a is cfin else "orig_state"
     return [row("simultaneous-close.pcap", "simultaneous-close", C4, 40004, S4, 8004, "SF",
-                "simultaneous_close", "TIME-WAIT", "TIME-WAIT", shape)], \
+                "simultaneous_close", "TIME-WAIT", "TIME-WAIT", shape,
+                frames=[(a.frame, peer, "ESTABLISHED")])], \
         f"FIN #{cfin.frame} ack={cfin.ack} < server FIN seq+1={sfin.end_seq}; FIN #{sfin.frame} ack={sfin.ack} < client FIN seq+1={cfin.end_seq}"
 
 
@@ -238,7 +246,9 @@ def v_refused(pk, d):
     need(len(pk) == 2, "two segments")
     need(pk[0].flags == SYN, "SYN")
     need(pk[1].flags == RST | ACK and pk[1].ack == (pk[0].seq + 1) % M32, "RST+ACK acking ISN+1")
-    return [row("refused.pcap", "refused", C4, 40007, S4, 8007, "REJ", "refused", "CLOSED", "CLOSED")], \
+    # no listener: the server's TCP never left CLOSED for this SYN
+    return [row("refused.pcap", "refused", C4, 40007, S4, 8007, "REJ", "refused", "CLOSED", "CLOSED",
+                frames=[(pk[0].frame, "resp_state", "CLOSED")])], \
         "SYN, RST+ACK"
 
 
@@ -249,8 +259,11 @@ def v_syn_unanswered(pk, d):
     # tcp_syn_linear_timeouts (6.5+, default 4) spend it on SYNs 1 s apart
     need(len(pk) >= 3 and len({p.seq for p in pk}) == 1, ">= 3 SYNs, same ISN")
     need(all(p.rtx for p in pk[1:]), "tshark flags every later SYN as a retransmission")
+    # the SYNs died in nftables before the server's TCP: it has no state
+    # for them that any packet shows
     return [row("syn-unanswered.pcap", "syn-unanswered", C4, 40008, S4, 8008, "S0",
-                "syn_unanswered,syn_retransmit", "SYN-SENT", "-")], \
+                "syn_unanswered,syn_retransmit", "SYN-SENT", "unknown",
+                frames=[(p.frame, "resp_state", "unknown") for p in pk])], \
         "SYNs at +%s s" % ", +".join("%.2f" % (p.t - pk[0].t) for p in pk)
 
 
@@ -262,8 +275,9 @@ def v_half_open(pk, d):
     need(len({p.seq for p in rest}) == 1 and all(p.ack == (pk[0].seq + 1) % M32 for p in rest),
          "same SYN-ACK each time, acking ISN+1")
     need(all(p.rtx for p in rest[1:]), "tshark flags the later SYN-ACKs as retransmissions")
+    # nobody owns 10.99.0.77: no client state exists, none is shown
     return [row("half-open.pcap", "half-open", "10.99.0.77", 40009, S4, 8009, "S1",
-                "half_open,synack_retransmit", "-", "SYN-RECEIVED")], \
+                "half_open,synack_retransmit", "unknown", "SYN-RECEIVED")], \
         "SYN, SYN-ACKs at +%s s, never ACKed" % ", +".join("%.2f" % (p.t - pk[0].t) for p in rest)
 
 
@@ -418,10 +432,10 @@ def v_syn_flood(pk, d):
         if sas:
             an = "syn_flood,half_open" + (",synack_retransmit" if len(sas) > 1 else "")
             rows.append(row("syn-flood.pcap", f"syn-flood-spoofed-{i}-{kind}", src, sport, S4, 8080, "S1", an,
-                            "-", "SYN-RECEIVED"))
+                            "unknown", "SYN-RECEIVED"))
         else:
             rows.append(row("syn-flood.pcap", f"syn-flood-spoofed-{i}-{kind}", src, sport, S4, 8080, "S0",
-                            "syn_flood,syn_unanswered", "-", "-"))
+                            "syn_flood,syn_unanswered", "-", "unknown"))
     need(len(picks) == 3, "the flood has queued, cookie-answered and unanswered SYNs")
     legit = 0
     for port in (40111, 40112, 40113, 40114):
@@ -438,6 +452,103 @@ def v_syn_flood(pk, d):
                   f"listen(16); the others got one syncookie SYN-ACK), {len(syns) - len(first_sa)} unanswered "
                   f"(rate limiter), none ACKed; {legit} legitimate connections complete ({lsyn} SYNs for 4); "
                   f"picked {', '.join(f'{k} #{v[0]}' for k, v in picks.items())}")
+
+
+def v_stale_reconnect(pk, d):
+    cl = (C4, 40018)
+    c, s = split(pk, cl)
+    syn, chal, rst = pk[0], pk[1], pk[2]
+    need(syn in c and syn.flags == SYN, "first a SYN from the client")
+    need(chal in s and chal.flags == ACK and chal.ack != (syn.seq + 1) % M32,
+         "the server answers with a plain ACK not acking the SYN (challenge ACK, old numbers)")
+    need(rst in c and rst.flags == RST and rst.seq == chal.ack, "the client resets it: RST, seq = that ACK, no ACK bit")
+    rest = pk[3:]
+    need(rest and rest[0] in c and rest[0].flags == SYN and rest[0].seq == syn.seq,
+         "then the client sends the same SYN again (it stayed SYN-SENT)")
+    handshake([syn] + rest, cl)
+    first, shape = close_shape(rest, cl)
+    need(first == "client", "client closed first")
+    # Wireshark 4.4 (our default rules) opens a new tcp.stream at the SYN
+    # after the RST: two connections, the attempt and the one that worked
+    later = [(p.frame, "not_anomaly", "after_close") for p in rest]
+    return [row("stale-reconnect.pcap", "stale-reconnect-attempt", C4, 40018, S4, 8018, "-",
+                "handshake_bad_ack,stale_connection", "SYN-SENT", "CLOSED", forbid="handshake_reset,refused,after_close",
+                frames=[(chal.frame, "anomaly", "handshake_bad_ack"), (rst.frame, "anomaly", "stale_connection"),
+                        (rst.frame, "orig_state", "SYN-SENT")]),
+            row("stale-reconnect.pcap", "stale-reconnect-new", C4, 40018, S4, 8018, "SF", "-", "TIME-WAIT", "CLOSED",
+                shape, forbid="after_close,port_reuse,handshake_reset,handshake_bad_ack", frames=later)], \
+        (f"SYN #{syn.frame}, challenge ACK #{chal.frame} ack={chal.ack} (SYN seq+1 = {(syn.seq + 1) % M32}), "
+         f"RST #{rst.frame} seq={rst.seq}, SYN again #{rest[0].frame} {rest[0].t - syn.t:.3f} s later; {shape}")
+
+
+def lost_handshake_ack(pk, cl, client_side):
+    only_stream(pk)
+    c, s = split(pk, cl)
+    sa = [p for p in s if p.flags == SYN | ACK]
+    need(len(sa) == 2 and sa[0].seq == sa[1].seq and sa[1].rtx, "the server sent its SYN-ACK twice")
+    need(sa[1].t - sa[0].t >= 0.9, "the second after its 1 s SYN-ACK timer")
+    hs_acks = [p for p in c if p.flags == ACK and p.ack == (sa[0].seq + 1) % M32 and p.len == 0
+               and p.frame < min([q.frame for q in s if q.len] or [1 << 30])]
+    greet = [p for p in s if p.len][0]
+    need(greet.frame > sa[1].frame, "the server's greeting came only after its second SYN-ACK")
+    if client_side:
+        need(len(hs_acks) == 2 and hs_acks[0].frame < sa[1].frame < hs_acks[1].frame,
+             "the client's ACK, the SYN-ACK again, the ACK again")
+    else:
+        need(len(hs_acks) == 1 and hs_acks[0].frame > sa[1].frame, "at the server only the second ACK arrived")
+    first, shape = close_shape(pk, cl)
+    return sa, hs_acks, shape
+
+
+def v_lost_handshake_ack_cli(pk, d):
+    cl = (C4, 40019)
+    sa, acks_, shape = lost_handshake_ack(pk, cl, True)
+    return [row("lost-handshake-ack-cli.pcap", "lost-handshake-ack-cli", C4, 40019, S4, 8019, "SF",
+                "lost_handshake_ack,synack_retransmit", "TIME-WAIT", "CLOSED", shape,
+                frames=[(acks_[0].frame, "anomaly", "lost_handshake_ack"), (acks_[0].frame, "resp_state", "SYN-RECEIVED"),
+                        (sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[1].frame, "resp_state", "ESTABLISHED")])], \
+        (f"ACK #{acks_[0].frame} (dropped at the server's input), SYN-ACK again #{sa[1].frame} "
+         f"{sa[1].t - acks_[0].t:.3f} s later, ACK again #{acks_[1].frame}; {shape}")
+
+
+def v_lost_handshake_ack_srv(pk, d):
+    cl = (C4, 40021)
+    sa, acks_, shape = lost_handshake_ack(pk, cl, False)
+    # at the server the two losses look alike without timestamps: a lost
+    # SYN-ACK or a lost ACK; only the retransmission is certain
+    return [row("lost-handshake-ack-srv.pcap", "lost-handshake-ack-srv", C4, 40021, S4, 8021, "SF",
+                "synack_retransmit", "TIME-WAIT", "CLOSED", shape,
+                frames=[(sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[0].frame, "resp_state", "ESTABLISHED")])], \
+        f"SYN-ACK #{sa[0].frame}, again #{sa[1].frame} (the first ACK died at the client's output), ACK #{acks_[0].frame}; {shape}"
+
+
+def v_peer_crash(pk, d):
+    only_stream(pk)
+    cl = (C4, 40020)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    need(not any(p.has(FIN) for p in pk), "no FIN")
+    r = [p for p in pk if p.has(RST)]
+    need(len(r) == 1 and r[0] is pk[-1] and r[0] in s, "one RST, from the server, last")
+    prev = pk[-2]
+    need(prev in c and prev.len > 0, "it answers the client's data")
+    need(r[0].flags == RST and r[0].seq == prev.ack, "RST without ACK, seq = the data's ACK (no socket)")
+    need(prev.t - max(p.t for p in s if p is not r[0]) > 0.5, "the server was silent before (it had lost the connection)")
+    return [row("peer-crash.pcap", "peer-crash", C4, 40020, S4, 8020, "RSTR", "reset_no_connection", "CLOSED", "CLOSED",
+                forbid="reset_abort", frames=[(r[0].frame, "anomaly", "reset_no_connection")])], \
+        f"data #{prev.frame} after {prev.t - pk[-3].t:.2f} s of silence, RST #{r[0].frame} seq={r[0].seq} = its ACK"
+
+
+def v_backlog_full(pk, d):
+    f = [p for p in pk if (C4, 40023) in ((p.src, p.sport), (p.dst, p.dport))]
+    x = [p for p in pk if (p.src, p.sport) == (C4, 40022) or (p.dst, p.dport) == (C4, 40022)]
+    handshake(f, (C4, 40023))
+    need(all(p.flags == SYN and p.src == C4 for p in x), "only SYNs from the second client")
+    need(len(x) >= 3 and len({p.seq for p in x}) == 1, ">= 3 SYNs, same ISN")
+    need(x[0].frame > f[2].frame, "sent once the first connection filled the accept queue")
+    return [row("backlog-full.pcap", "backlog-full", C4, 40022, S4, 8022, "S0", "syn_unanswered,syn_retransmit",
+                "SYN-SENT", "unknown", frames=[(p.frame, "resp_state", "unknown") for p in x])], \
+        f"filler connection open; SYNs from 40022 at +" + ", +".join("%.2f" % (p.t - x[0].t) for p in x) + " s, unanswered"
 
 
 SCENARIOS = {
@@ -458,10 +569,15 @@ SCENARIOS = {
     "ipv6": v_ipv6,
     "port-reuse": v_port_reuse,
     "tfo": v_tfo,
+    "stale-reconnect": v_stale_reconnect,
+    "lost-handshake-ack-cli": v_lost_handshake_ack_cli,
+    "lost-handshake-ack-srv": v_lost_handshake_ack_srv,
+    "peer-crash": v_peer_crash,
+    "backlog-full": v_backlog_full,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
-        "expect_orig_final", "expect_resp_final", "forbid_anomalies"]
+        "expect_orig_final", "expect_resp_final", "forbid_anomalies", "expect_frames"]
 
 
 def check(name, pcap, d):
