@@ -1,6 +1,7 @@
 /*
- * ipv4.c - IPv4 (RFC 791): header checks, options skipped, fragments
- * counted and skipped, then TCP, tunnels, or ICMP errors (not segments).
+ * ipv4.c - IPv4 (RFC 791): header checks, the source route option's final
+ * destination, fragments handed to defrag.c (or counted and skipped), then
+ * TCP, tunnels, or ICMP errors (not segments).
  */
 #include "layers.h"
 
@@ -22,6 +23,20 @@ static int icmp_error(uint8_t type)
 {
 	/* RFC 792: destination unreachable, source quench, redirect, time exceeded, parameter problem */
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/* A fragment: to reassembly when the caller keeps its state. */
+static enum tp_dec_result fragment(struct dctx *d, const uint8_t *p, uint32_t hl, uint32_t total, uint32_t cap)
+{
+	if (!d->opts->defrag)
+		return dec_fail(d, TP_DEC_FRAGMENT, "IPv4: fragment");
+	if (cap < total)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IPv4: fragment cut by the snaplen: not reassembled");
+	uint16_t frag = rd16(p + 6);
+	struct frag_in f = { .ip = p, .hlen = hl, .proto = p[9], .id = rd16(p + 4),
+	                     .off = (uint32_t)(frag & 0x1fff) * 8, .more = (frag & 0x2000) != 0,
+	                     .data = p + hl, .len = total - hl };
+	return tp_defrag_add(d, &f);
 }
 
 enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
@@ -46,7 +61,7 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	uint32_t cap = len < total ? len : total;
 	uint16_t frag = rd16(p + 6);
 	if ((frag & 0x2000) || (frag & 0x1fff))
-		return dec_fail(d, TP_DEC_FRAGMENT, "IPv4: fragment");
+		return fragment(d, p, hl, total, cap);
 	const uint8_t *pl = p + hl;
 	uint32_t plcap = cap - hl, pllen = total - hl;
 	switch (p[9]) {

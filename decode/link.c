@@ -22,6 +22,7 @@ const char *tp_dec_result_name(enum tp_dec_result r)
 {
 	static const char *const n[TP_DEC_COUNT] = {
 		"segment", "not_tcp", "fragment", "icmp_quote", "truncated", "malformed", "unsupported",
+		"fragment_dropped",
 	};
 	return (unsigned)r < TP_DEC_COUNT ? n[r] : "?";
 }
@@ -129,6 +130,8 @@ enum tp_dec_result tp_decode(int linktype, const uint8_t *pkt, uint32_t caplen, 
 	enum tp_dec_result r;
 	memset(seg, 0, sizeof *seg);
 	*d.why = NULL;
+	if (d.opts->defrag) /* capture time moves on with every packet, fragment or not */
+		tp_defrag_expire(d.opts->defrag, d.opts->ts_ns, st);
 	switch (linktype) {
 	case LT_EN10MB: r = tp_dec_ether(&d, pkt, caplen); break;
 	case LT_NULL:
