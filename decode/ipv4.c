@@ -25,6 +25,33 @@ static int icmp_error(uint8_t type)
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
+/*
+ * Where the datagram is going: with a loose or strict source route option
+ * (RFC 791 3.1: LSRR 131, SSRR 137), the last address of the route, not the
+ * header's next hop. The TCP checksum's pseudo-header holds that final
+ * destination, and the connection is between it and the source; tcpdump
+ * (ip_finddst) and Wireshark (get_dst_offset) take the same address.
+ */
+static const uint8_t *final_dst(const uint8_t *p, uint32_t hl)
+{
+	for (uint32_t i = 20; i < hl;) {
+		uint8_t type = p[i];
+		if (type == 0) /* end of options */
+			break;
+		if (type == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || p[i + 1] < 2 || p[i + 1] > hl - i)
+			break;
+		uint32_t ol = p[i + 1];
+		if ((type == 131 || type == 137) && ol >= 7)
+			return p + i + ol - 4;
+		i += ol;
+	}
+	return p + 16;
+}
+
 /* A fragment: to reassembly when the caller keeps its state. */
 static enum tp_dec_result fragment(struct dctx *d, const uint8_t *p, uint32_t hl, uint32_t total, uint32_t cap)
 {
@@ -67,11 +94,14 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	switch (p[9]) {
 	case P_TCP: {
 		struct tp_segment *s = d->seg;
+		const uint8_t *dst = hl > 20 ? final_dst(p, hl) : p + 16;
 		ip4_endpoints(p, s);
+		memcpy(s->dst.bytes, dst, 4);
 		s->ip_len = total;
 		/* RFC 793 pseudo-header: addresses, protocol, TCP length (summed
 		 * only when checksums are verified: this runs for every packet) */
-		uint32_t sum = d->opts->verify_checksums ? tp_csum_add(0, p + 12, 8) + P_TCP + pllen : 0;
+		uint32_t sum = d->opts->verify_checksums
+		                       ? tp_csum_add(tp_csum_add(0, p + 12, 4), dst, 4) + P_TCP + pllen : 0;
 		return tp_dec_tcp(d, pl, plcap, pllen, sum);
 	}
 	case P_IPIP:

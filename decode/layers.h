@@ -89,6 +89,7 @@ static inline enum tp_dec_result dec_fail(struct dctx *d, enum tp_dec_result r, 
 /* link.c */
 enum tp_dec_result tp_dec_ether(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ethertype(struct dctx *d, uint16_t type, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_ppp(struct dctx *d, const uint8_t *p, uint32_t len);
 /* ipv4.c / ipv6.c: ip_hint 0 = guess from the version nibble */
 enum tp_dec_result tp_dec_ip(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len);

@@ -334,6 +334,88 @@ static void test_no_state(void **state)
 	assert_int_equal(tp_decode(LT_RAW, f, frag4(f, dg, 24, 40, 0), NULL, &seg, &st, NULL), TP_DEC_FRAGMENT);
 }
 
+/* ---- encapsulations ---------------------------------------------------------------- */
+
+/* An Ethernet frame of ethertype type: the tag bytes, then the IPv4 SYN. */
+static uint32_t ether(uint8_t *f, uint16_t type, const uint8_t *tag, uint32_t taglen)
+{
+	memset(f, 0, 12);
+	f[0] = 2, f[6] = 4;
+	put16(f + 12, type);
+	memcpy(f + 14, tag, taglen);
+	return 14 + taglen + ip4_syn(f + 14 + taglen, 4, 1);
+}
+
+static void decodes_syn(uint8_t lt, const uint8_t *f, uint32_t n)
+{
+	struct tp_decode_opts o = { .verify_checksums = 1 };
+	struct tp_decode_stats st = { 0 };
+	struct tp_segment seg;
+	const char *why = NULL;
+	enum tp_dec_result r = tp_decode(lt, f, n, &o, &seg, &st, &why);
+	if (r != TP_DEC_SEGMENT)
+		fail_msg("%s", why);
+	assert_int_equal(seg.sport, 40000);
+	assert_int_equal(seg.flags, 0x02);
+	assert_int_equal(seg.len, 4);
+	assert_int_equal(seg.checksum, TP_CSUM_GOOD);
+}
+
+static void test_pppoe_compressed_protocol(void **state)
+{
+	(void)state;
+	uint8_t f[200];
+	/* version/type 0x11, code 0 (session), session id, length, then PPP */
+	const uint8_t full[] = { 0x11, 0, 0x12, 0x34, 0, 74, 0x00, 0x21 }, pfc[] = { 0x11, 0, 0x12, 0x34, 0, 73, 0x21 };
+	decodes_syn(LT_EN10MB, f, ether(f, 0x8864, full, sizeof full));
+	decodes_syn(LT_EN10MB, f, ether(f, 0x8864, pfc, sizeof pfc));
+	/* LCP is not IP: not TCP, no segment */
+	const uint8_t lcp[] = { 0x11, 0, 0x12, 0x34, 0, 74, 0xc0, 0x21 };
+	struct tp_decode_stats st = { 0 };
+	struct tp_segment seg;
+	assert_int_equal(tp_decode(LT_EN10MB, f, ether(f, 0x8864, lcp, sizeof lcp), NULL, &seg, &st, NULL),
+	                 TP_DEC_NOT_TCP);
+}
+
+static void test_etag(void **state)
+{
+	(void)state;
+	uint8_t f[200];
+	const uint8_t etag[] = { 0x00, 0x00, 0x10, 0x05, 0x00, 0x00, 0x08, 0x00 }; /* E-CID 5, then IPv4 */
+	decodes_syn(LT_EN10MB, f, ether(f, 0x893f, etag, sizeof etag));
+}
+
+static void test_cisco_hdlc(void **state)
+{
+	(void)state;
+	uint8_t f[200] = { 0x0f, 0x00, 0x08, 0x00 };
+	decodes_syn(LT_C_HDLC, f, 4 + ip4_syn(f + 4, 4, 1));
+}
+
+/* A source route: the connection is to the route's last address, and the
+ * checksum's pseudo-header holds it too. */
+static void test_source_route(void **state)
+{
+	(void)state;
+	for (int type = 131; type <= 137; type += 6) {
+		uint8_t plain[100], p[100];
+		uint32_t n = ip4_syn(plain, 4, 1);
+		memcpy(p, plain, 20);
+		p[0] = 0x47; /* 28 bytes of header */
+		const uint8_t opt[8] = { (uint8_t)type, 7, 4, B4[0], B4[1], B4[2], B4[3], 1 };
+		memcpy(p + 20, opt, 8);
+		p[19] = 9; /* the next hop, 10.0.0.9, in the header */
+		memcpy(p + 28, plain + 20, n - 20);
+		put16(p + 2, n + 8);
+		struct tp_decode_opts o = { .verify_checksums = 1 };
+		struct tp_decode_stats st = { 0 };
+		struct tp_segment seg;
+		assert_int_equal(tp_decode(LT_RAW, p, n + 8, &o, &seg, &st, NULL), TP_DEC_SEGMENT);
+		assert_memory_equal(seg.dst.bytes, B4, 4);
+		assert_int_equal(seg.checksum, TP_CSUM_GOOD);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +429,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cap_bytes, setup_small, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
 		cmocka_unit_test(test_no_state),
+		cmocka_unit_test(test_pppoe_compressed_protocol),
+		cmocka_unit_test(test_etag),
+		cmocka_unit_test(test_cisco_hdlc),
+		cmocka_unit_test(test_source_route),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
