@@ -27,10 +27,13 @@ static int icmp_error(uint8_t type)
 
 /*
  * Where the datagram is going: with a loose or strict source route option
- * (RFC 791 3.1: LSRR 131, SSRR 137), the last address of the route, not the
- * header's next hop. The TCP checksum's pseudo-header holds that final
- * destination, and the connection is between it and the source; tcpdump
- * (ip_finddst) and Wireshark (get_dst_offset) take the same address.
+ * (RFC 791 3.1: LSRR 131, SSRR 137) not yet followed to its end, the last
+ * address of the route, not the header's next hop. The sender's TCP
+ * checksum covers that final destination, and the connection is between
+ * it and the source. Once the pointer is past the route, each hop has
+ * written itself over its entry and the header holds the destination,
+ * which is what the receiving host sees. Wireshark decides the same way
+ * (get_dst_offset); tcpdump takes the last address even then.
  */
 static const uint8_t *final_dst(const uint8_t *p, uint32_t hl)
 {
@@ -46,7 +49,7 @@ static const uint8_t *final_dst(const uint8_t *p, uint32_t hl)
 			break;
 		uint32_t ol = p[i + 1];
 		if ((type == 131 || type == 137) && ol >= 7)
-			return p + i + ol - 4;
+			return p[i + 2] > ol ? p + 16 : p + i + ol - 4;
 		i += ol;
 	}
 	return p + 16;

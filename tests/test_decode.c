@@ -413,6 +413,14 @@ static void test_source_route(void **state)
 		assert_int_equal(tp_decode(LT_RAW, p, n + 8, &o, &seg, &st, NULL), TP_DEC_SEGMENT);
 		assert_memory_equal(seg.dst.bytes, B4, 4);
 		assert_int_equal(seg.checksum, TP_CSUM_GOOD);
+		/* followed to its end: the header holds the destination again,
+		 * the route the last hop */
+		p[22] = 8;
+		memcpy(p + 16, B4, 4);
+		p[23] = 7;
+		assert_int_equal(tp_decode(LT_RAW, p, n + 8, &o, &seg, &st, NULL), TP_DEC_SEGMENT);
+		assert_memory_equal(seg.dst.bytes, B4, 4);
+		assert_int_equal(seg.checksum, TP_CSUM_GOOD);
 	}
 }
 
