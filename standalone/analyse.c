@@ -64,6 +64,7 @@ struct run {
 	struct tp_decode_opts dopts;
 	struct tp_decode_stats dstats;
 	struct tp_defrag *defrag; /* IP reassembly: the reading thread's, as is the decoding */
+	int frag_flood;           /* warned that many incomplete datagrams are held */
 	struct segbuf segs;
 	uint64_t packets, read_errors;
 	uint64_t filtered;      /* packets the -f filter left out */
@@ -257,6 +258,27 @@ static void warn_unsupported(struct run *r, int linktype, const char *why)
 	warn_packet(r, msg);
 }
 
+/*
+ * Many incomplete datagrams held at once: a fragment flood, or a capture
+ * that misses one direction's fragments. Said once when the count reaches
+ * FRAG_FLOOD (a quarter of the reassembly's cap, so that it comes before
+ * fragments are refused), and again only after it fell below half of that.
+ */
+#define FRAG_FLOOD 1024
+
+static void watch_fragments(struct run *r)
+{
+	uint32_t held = tp_defrag_datagrams(r->defrag);
+	if (held < FRAG_FLOOD / 2)
+		r->frag_flood = 0;
+	if (held < FRAG_FLOOD || r->frag_flood)
+		return;
+	r->frag_flood = 1;
+	char msg[160];
+	snprintf(msg, sizeof msg, "IP fragments: %u incomplete datagrams held (a fragment flood?)", held);
+	warn_packet(r, msg);
+}
+
 /* What one packet asks of the analyzer, decoded ahead of being fed. */
 struct work {
 	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
@@ -282,6 +304,8 @@ static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uin
 			warn_packet(r, why ? why : tp_dec_result_name(res));
 		else if (res == TP_DEC_UNSUPPORTED)
 			warn_unsupported(r, linktype, why);
+		if (res == TP_DEC_FRAGMENT)
+			watch_fragments(r);
 		return;
 	}
 	w->seg.frame = r->packets;

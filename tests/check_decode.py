@@ -13,6 +13,7 @@ usage: check_decode.py TCPPHASE_BINARY TEST_CAPTURES_DIR
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,29 @@ try:
     text = subprocess.run([BIN, "-r", path], capture_output=True, text=True).stdout
     check("fragments dropped 1" in text and "overlapping 1" in text,
           "ipfrag-overlap: the text summary counts the dropped fragment and the overlap")
+
+    # a fragment flood: first fragments of 4100 datagrams that never
+    # complete, then, 31 s later, one more packet: warned when 1024 are held,
+    # refused past 4096, the held ones timed out on the capture's clock
+    def first_fragment(i):
+        ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + 16, i & 0xffff, 0x2000, 64, 6, 0,
+                                   bytes([10, 7, i >> 16 & 255, 1]), bytes([10, 7, 0, 2])))
+        return bytes(ip) + bytes(16)
+    pkts = [(1000, i, first_fragment(i)) for i in range(4100)] + [(1031, 0, first_fragment(99999))]
+    out = bytearray(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+    for sec, usec, pk in pkts:
+        out += struct.pack("<IIII", sec, usec, len(pk), len(pk)) + pk
+    flood = os.path.join(tmp, "frag-flood.pcap")
+    open(flood, "wb").write(out)
+    p, _, s = cli(flood)
+    r = s.get("decode", {}).get("reassembly", {})
+    check("frag-flood.pcap: packet 1024: IP fragments: 1024 incomplete datagrams held (a fragment flood?)" in p.stderr,
+          "fragment flood: one warning when 1024 incomplete datagrams are held, naming file and packet")
+    check("frag-flood.pcap: packet 4097: IP fragments: too many incomplete datagrams held" in p.stderr,
+          "fragment flood: a warning at the first fragment refused over the cap of 4096 datagrams")
+    check(r.get("over_datagrams") == 4 and r.get("timed_out") == 4096 and r.get("unfinished") == 1
+          and s["decode"].get("fragment_dropped") == 4,
+          f"fragment flood: 4 refused, 4096 timed out 30 s later, 1 left at the end ({r})")
 
     # a filter expression: what it left out is counted
     p, _, s = cli(SRC, "tcp[13] & 2 != 0")
