@@ -2,7 +2,7 @@
 """Re-encapsulate a real kernel capture in the link layers and IP options
 the CLI's decoder must see through, so that the TCP inside is the kernel's.
 
-usage: make-decoder-captures.py SOURCE.pcap OUTDIR
+usage: make-decoder-captures.py SOURCE.pcap OUTDIR [SOURCE6.pcap]
 
 SOURCE is an Ethernet capture of IPv4 TCP (close-client-first.pcap); each
 output holds the same packets, the same times, differently wrapped:
@@ -20,6 +20,11 @@ output holds the same packets, the same times, differently wrapped:
                     of 16 bytes, those of every other one in reverse order
   ipfrag-overlap.pcap  the SYN's second fragment overlaps its first: the
                     receiving Linux stack drops that SYN, so must the CLI
+
+SOURCE6 (ipv6.pcap), an Ethernet capture of IPv6 TCP, gives:
+
+  pppoe-pfc6.pcap   PPPoE, PPP protocol field compressed to 0x57
+  ipfrag6.pcap      as ipfrag.pcap, in IPv6 fragments (a fragment header)
 
 Plain struct, no scapy: run by the tests with any python3.
 """
@@ -61,14 +66,17 @@ def ip_checksum(h):
 
 
 def ip_of(frame):
-    """The IPv4 packet of an Ethernet frame, without Ethernet's padding."""
-    assert struct.unpack("!H", frame[12:14])[0] == 0x0800, "not IPv4"
+    """The IP packet of an Ethernet frame, without Ethernet's padding."""
     ip = frame[14:]
+    if struct.unpack("!H", frame[12:14])[0] == 0x86dd:
+        return ip[:40 + struct.unpack("!H", ip[4:6])[0]]
+    assert struct.unpack("!H", frame[12:14])[0] == 0x0800, "not IP"
     return ip[:struct.unpack("!H", ip[2:4])[0]]
 
 
 def pppoe(ip, compressed):
-    proto = b"\x21" if compressed else b"\x00\x21"
+    v6 = ip[0] >> 4 == 6
+    proto = (b"\x57" if v6 else b"\x21") if compressed else (b"\x00\x57" if v6 else b"\x00\x21")
     ppp = proto + ip
     return struct.pack("!BBHH", 0x11, 0, 0x2a, len(ppp)) + ppp
 
@@ -113,15 +121,37 @@ def fragments(frame, size, reverse=False, overlap=0):
     return out[::-1] if reverse else out
 
 
+def fragments6(frame, size, ident, reverse=False):
+    """The IPv6 packet of frame (no extension headers) in fragments of size
+    payload bytes, each behind a fragment header (RFC 8200 4.5)."""
+    ip = ip_of(frame)
+    assert ip[6] == 6, "extension headers in the source"
+    body = ip[40:]
+    out = []
+    for off in range(0, len(body), size):
+        piece = body[off:off + size]
+        more = off + size < len(body)
+        h = bytearray(ip[:40])
+        h[4:6] = struct.pack("!H", 8 + len(piece))
+        h[6] = 44
+        fh = struct.pack("!BBHI", 6, 0, off | (1 if more else 0), ident)
+        out.append(frame[:14] + bytes(h) + fh + piece)
+    return out[::-1] if reverse else out
+
+
 def fragmented(recs, overlap=False):
     """Every SYN and every segment carrying data, in fragments."""
     out = []
     for i, (sec, frac, _, p) in enumerate(recs):
         ip = ip_of(p)
-        tcp = ip[(ip[0] & 15) * 4:]
+        v6 = ip[0] >> 4 == 6
+        tcp = ip[40:] if v6 else ip[(ip[0] & 15) * 4:]
         has_data = len(tcp) > (tcp[12] >> 4) * 4
         if tcp[13] & 0x02 or has_data:
-            pieces = fragments(p, 16, reverse=i % 2 == 1, overlap=8 if overlap and i == 0 else 0)
+            if v6:
+                pieces = fragments6(p, 16, 0x1000 + i, reverse=i % 2 == 1)
+            else:
+                pieces = fragments(p, 16, reverse=i % 2 == 1, overlap=8 if overlap and i == 0 else 0)
             out += [(sec, frac, 0, f) for f in pieces]
         else:
             out.append((sec, frac, 0, p))
@@ -148,6 +178,12 @@ def main():
     write_pcap(os.path.join(outdir, "ipfrag.pcap"), end, head, 1, fragmented(recs))
     write_pcap(os.path.join(outdir, "ipfrag-overlap.pcap"), end, head, 1, fragmented(recs, overlap=True))
     names = list(variants) + ["ipfrag", "ipfrag-overlap"]
+    if len(sys.argv) > 3:
+        end6, head6, recs6 = read_pcap(sys.argv[3])
+        write_pcap(os.path.join(outdir, "pppoe-pfc6.pcap"), end6, head6, 1,
+                   [(s, f, 0, eth(p, 0x8864, pppoe(ip_of(p), True))) for s, f, _, p in recs6])
+        write_pcap(os.path.join(outdir, "ipfrag6.pcap"), end6, head6, 1, fragmented(recs6))
+        names += ["pppoe-pfc6", "ipfrag6"]
     print(f"wrote {', '.join(n + '.pcap' for n in names)} to {outdir}")
 
 

@@ -21,6 +21,7 @@ from tputil import check, finish, jsonl
 
 BIN, CAPS = sys.argv[1], sys.argv[2]
 SRC = os.path.join(CAPS, "close-client-first.pcap")
+SRC6 = os.path.join(CAPS, "ipv6.pcap")
 GEN = os.path.join(CAPS, "make-decoder-captures.py")
 WRAPPED = ["pppoe-pfc", "pppoe", "etag", "chdlc", "lsrr", "ssrr", "lsrr-done", "ipfrag"]
 # what a connection record must keep whatever wraps its packets (not uid:
@@ -48,7 +49,7 @@ def tshark_streams(path):
 
 tmp = tempfile.mkdtemp()
 try:
-    g = subprocess.run([sys.executable, GEN, SRC, tmp], capture_output=True, text=True)
+    g = subprocess.run([sys.executable, GEN, SRC, tmp, SRC6], capture_output=True, text=True)
     check(g.returncode == 0, f"make-decoder-captures.py writes the captures ({g.stderr.strip()!r})")
     _, want, ref = cli(SRC)
     check(len(want) == 1 and want[0]["conn_state"] == "SF", "the original: one connection, SF")
@@ -58,18 +59,26 @@ try:
     else:
         print("note tshark not found: Wireshark's reading of the captures is not checked")
 
-    for name in WRAPPED:
+    _, want6, ref6 = cli(SRC6)
+    if has_tshark:
+        _, _, ref6_streams = tshark_streams(SRC6)
+    for name in WRAPPED + ["pppoe-pfc6", "ipfrag6"]:
         path = os.path.join(tmp, name + ".pcap")
+        v6 = name.endswith("6")
         if has_tshark:
             frames, tcp, streams = tshark_streams(path)
             # fragments: only the packet that completes a segment is TCP to tshark
-            frag = name == "ipfrag"
-            check((frag or tcp == frames) and streams == ref_streams,
+            frag = name.startswith("ipfrag")
+            check((frag or tcp == frames) and streams == (ref6_streams if v6 else ref_streams),
                   f"{name}: tshark reads {tcp} of {frames} frames as TCP, in {streams} tcp.stream(s) "
-                  f"(the original: {ref_streams})")
+                  f"(the original: {ref6_streams if v6 else ref_streams})")
         p, got, s = cli(path)
         check(p.returncode == 0 and p.stderr == "", f"{name}: exit 0, no warning ({p.stderr.strip()!r})")
-        check(got == want, f"{name}: the same connection and verdicts as the original")
+        check(got == (want6 if v6 else want), f"{name}: the same connection and verdicts as the original")
+        if v6:
+            check(s.get("segments") == ref6["segments"] and s["decode"].get("bad_checksum") == 0,
+                  f"{name}: all {ref6['segments']} segments analysed, every checksum good")
+            continue
         dec = s.get("decode", {})
         check(s.get("segments") == ref["segments"] and dec.get("bad_checksum") == 0,
               f"{name}: all {ref['segments']} segments analysed, every checksum good "
