@@ -359,6 +359,35 @@ static enum tp_dec_result reassemble(struct dctx *d, struct tp_defrag *df, struc
 	return r;
 }
 
+/* The fragment's bytes kept in the datagram, where the runs say; 0, or the
+ * result for a fragment that is not kept (and maybe its datagram with it). */
+static enum tp_dec_result keep(struct dctx *d, struct tp_defrag *df, struct dgram *g, const struct frag_in *f,
+                               uint32_t end, uint64_t cost)
+{
+	switch (place_run(g, f->off, end)) {
+	case INS_DUP: return dec_fail(d, TP_DEC_FRAGMENT, "IP fragments: duplicate fragment: ignored");
+	case INS_OVERLAP:
+		/* RFC 5722 (IPv6), and Linux for IPv4 too since 4.19: an overlap
+		 * may be an attempt to make the host and a monitor read different
+		 * bytes, so the whole datagram is dropped, as the host drops it. */
+		drop_dgram(df, g, &d->st->frag.overlapping);
+		return dec_fail(d, TP_DEC_FRAG_DROPPED,
+		                "IP fragments: overlapping fragments: datagram dropped (as Linux does)");
+	case INS_NOMEM: break;
+	case INS_OK:
+		if (store_frag(g, f->off, end, f->data) == 0) {
+			g->mem += cost;
+			df->bytes += cost;
+			g->meat += end - f->off;
+			return TP_DEC_SEGMENT;
+		}
+		break;
+	}
+	/* check_end already moved the datagram's end: it cannot be trusted */
+	drop_dgram(df, g, &d->st->frag.inconsistent);
+	return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: out of memory: datagram dropped");
+}
+
 enum tp_dec_result tp_defrag_add(struct dctx *d, const struct frag_in *f)
 {
 	struct tp_defrag *df = d->opts->defrag;
@@ -371,7 +400,8 @@ enum tp_dec_result tp_defrag_add(struct dctx *d, const struct frag_in *f)
 	uint64_t cost = f->len + sizeof(struct frag) + sizeof(struct run);
 	if (df->bytes + cost > df->lim.max_bytes) {
 		d->st->frag.over_bytes++;
-		return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: reassembly memory full (a fragment flood?): fragment refused");
+		return dec_fail(d, TP_DEC_FRAG_DROPPED,
+		                "IP fragments: reassembly memory full (a fragment flood?): fragment refused");
 	}
 	uint32_t end = f->off + f->len;
 	int bad = check_end(g, f, &end);
@@ -381,27 +411,10 @@ enum tp_dec_result tp_defrag_add(struct dctx *d, const struct frag_in *f)
 		drop_dgram(df, g, &d->st->frag.inconsistent);
 		return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: ends disagree or empty fragment: datagram dropped");
 	}
-	switch (place_run(g, f->off, end)) {
-	case INS_DUP: return dec_fail(d, TP_DEC_FRAGMENT, "IP fragments: duplicate fragment: ignored");
-	case INS_OVERLAP:
-		/* RFC 5722 (IPv6), and Linux for IPv4 too since 4.19: an overlap
-		 * may be an attempt to make the host and a monitor read different
-		 * bytes, so the whole datagram is dropped, as the host drops it. */
-		drop_dgram(df, g, &d->st->frag.overlapping);
-		return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: overlapping fragments: datagram dropped (as Linux does)");
-	case INS_NOMEM:
-		return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: out of memory: fragment refused");
-	case INS_OK: break;
-	}
-	if (store_frag(g, f->off, end, f->data) != 0) {
-		/* the run was already placed: the datagram cannot be trusted */
-		drop_dgram(df, g, &d->st->frag.inconsistent);
-		return dec_fail(d, TP_DEC_FRAG_DROPPED, "IP fragments: out of memory: datagram dropped");
-	}
-	g->mem += cost;
-	df->bytes += cost;
-	g->meat += end - f->off;
-	if (f->off == 0) {
+	enum tp_dec_result r = keep(d, df, g, f, end, cost);
+	if (r != TP_DEC_SEGMENT)
+		return r;
+	if (f->off == 0) { /* the header the whole datagram will have */
 		g->first_in = 1;
 		memcpy(g->ip, f->ip, f->hlen);
 		g->hlen = f->hlen;
