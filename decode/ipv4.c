@@ -1,6 +1,7 @@
 /*
- * ipv4.c - IPv4 (RFC 791): header checks, options skipped, fragments
- * counted and skipped, then TCP, tunnels, or ICMP errors (not segments).
+ * ipv4.c - IPv4 (RFC 791): header checks, the source route option's final
+ * destination, fragments handed to defrag.c (or counted and skipped), then
+ * TCP, tunnels, or ICMP errors (not segments).
  */
 #include "layers.h"
 
@@ -22,6 +23,50 @@ static int icmp_error(uint8_t type)
 {
 	/* RFC 792: destination unreachable, source quench, redirect, time exceeded, parameter problem */
 	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/*
+ * Where the datagram is going: with a loose or strict source route option
+ * (RFC 791 3.1: LSRR 131, SSRR 137) not yet followed to its end, the last
+ * address of the route, not the header's next hop. The sender's TCP
+ * checksum covers that final destination, and the connection is between
+ * it and the source. Once the pointer is past the route, each hop has
+ * written itself over its entry and the header holds the destination,
+ * which is what the receiving host sees. Wireshark decides the same way
+ * (get_dst_offset); tcpdump takes the last address even then.
+ */
+static const uint8_t *final_dst(const uint8_t *p, uint32_t hl)
+{
+	for (uint32_t i = 20; i < hl;) {
+		uint8_t type = p[i];
+		if (type == 0) /* end of options */
+			break;
+		if (type == 1) { /* no-operation */
+			i++;
+			continue;
+		}
+		if (i + 1 >= hl || p[i + 1] < 2 || p[i + 1] > hl - i)
+			break;
+		uint32_t ol = p[i + 1];
+		if ((type == 131 || type == 137) && ol >= 7)
+			return p[i + 2] > ol ? p + 16 : p + i + ol - 4;
+		i += ol;
+	}
+	return p + 16;
+}
+
+/* A fragment: to reassembly when the caller keeps its state. */
+static enum tp_dec_result fragment(struct dctx *d, const uint8_t *p, uint32_t hl, uint32_t total, uint32_t cap)
+{
+	if (!d->opts->defrag)
+		return dec_fail(d, TP_DEC_FRAGMENT, "IPv4: fragment");
+	if (cap < total)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IPv4: fragment cut by the snaplen: not reassembled");
+	uint16_t frag = rd16(p + 6);
+	struct frag_in f = { .ip = p, .hlen = hl, .proto = p[9], .id = rd16(p + 4),
+	                     .off = (uint32_t)(frag & 0x1fff) * 8, .more = (frag & 0x2000) != 0,
+	                     .data = p + hl, .len = total - hl };
+	return tp_defrag_add(d, &f);
 }
 
 enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
@@ -46,17 +91,20 @@ enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len)
 	uint32_t cap = len < total ? len : total;
 	uint16_t frag = rd16(p + 6);
 	if ((frag & 0x2000) || (frag & 0x1fff))
-		return dec_fail(d, TP_DEC_FRAGMENT, "IPv4: fragment");
+		return fragment(d, p, hl, total, cap);
 	const uint8_t *pl = p + hl;
 	uint32_t plcap = cap - hl, pllen = total - hl;
 	switch (p[9]) {
 	case P_TCP: {
 		struct tp_segment *s = d->seg;
+		const uint8_t *dst = hl > 20 ? final_dst(p, hl) : p + 16;
 		ip4_endpoints(p, s);
+		memcpy(s->dst.bytes, dst, 4);
 		s->ip_len = total;
 		/* RFC 793 pseudo-header: addresses, protocol, TCP length (summed
 		 * only when checksums are verified: this runs for every packet) */
-		uint32_t sum = d->opts->verify_checksums ? tp_csum_add(0, p + 12, 8) + P_TCP + pllen : 0;
+		uint32_t sum = d->opts->verify_checksums
+		                       ? tp_csum_add(tp_csum_add(0, p + 12, 4), dst, 4) + P_TCP + pllen : 0;
 		return tp_dec_tcp(d, pl, plcap, pllen, sum);
 	}
 	case P_IPIP:

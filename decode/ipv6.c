@@ -1,11 +1,25 @@
 /*
  * ipv6.c - IPv6 (RFC 8200): the fixed header and the extension header chain,
- * fragments counted and skipped, then TCP, tunnels or ICMPv6 errors.
+ * fragments handed to defrag.c (or counted and skipped), then TCP, tunnels
+ * or ICMPv6 errors.
  */
 #include "layers.h"
 
 enum { P_HOPOPT = 0, P_IPIP = 4, P_TCP = 6, P_UDP = 17, P_IPV6 = 41, P_ROUTING = 43, P_FRAG = 44, P_GRE = 47,
        P_AH = 51, P_ICMPV6 = 58, P_NONE = 59, P_DSTOPTS = 60, P_MOBILITY = 135 };
+
+/* A fragment (h at its fragment header, cap of plen bytes from there
+ * captured): to reassembly when the caller keeps its state. */
+static enum tp_dec_result fragment(struct dctx *d, const uint8_t *p, const uint8_t *h, uint32_t cap, uint32_t plen)
+{
+	if (!d->opts->defrag)
+		return dec_fail(d, TP_DEC_FRAGMENT, "IPv6: fragment");
+	if (cap < plen)
+		return dec_fail(d, TP_DEC_TRUNCATED, "IPv6: fragment cut by the snaplen: not reassembled");
+	struct frag_in f = { .v6 = 1, .ip = p, .hlen = 40, .proto = h[0], .id = rd32(h + 4),
+	                     .off = rd16(h + 2) & 0xfff8u, .more = h[3] & 1, .data = h + 8, .len = plen - 8 };
+	return tp_defrag_add(d, &f);
+}
 
 enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len)
 {
@@ -45,7 +59,7 @@ enum tp_dec_result tp_dec_ipv6(struct dctx *d, const uint8_t *p, uint32_t len)
 			if (cap < 8)
 				return dec_fail(d, TP_DEC_TRUNCATED, "IPv6: fragment header cut short");
 			if ((rd16(h + 2) & 0xfff9) != 0) /* offset or more-fragments set */
-				return dec_fail(d, TP_DEC_FRAGMENT, "IPv6: fragment");
+				return fragment(d, p, h, cap, plen);
 			ext = 8; /* an atomic fragment: the whole packet follows */
 			break;
 		default:

@@ -89,6 +89,7 @@ static inline enum tp_dec_result dec_fail(struct dctx *d, enum tp_dec_result r, 
 /* link.c */
 enum tp_dec_result tp_dec_ether(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ethertype(struct dctx *d, uint16_t type, const uint8_t *p, uint32_t len);
+enum tp_dec_result tp_dec_ppp(struct dctx *d, const uint8_t *p, uint32_t len);
 /* ipv4.c / ipv6.c: ip_hint 0 = guess from the version nibble */
 enum tp_dec_result tp_dec_ip(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_ipv4(struct dctx *d, const uint8_t *p, uint32_t len);
@@ -99,6 +100,20 @@ enum tp_dec_result tp_dec_radiotap(struct dctx *d, const uint8_t *p, uint32_t le
 /* tunnel.c */
 enum tp_dec_result tp_dec_gre(struct dctx *d, const uint8_t *p, uint32_t len);
 enum tp_dec_result tp_dec_udp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t udplen);
+/* defrag.c: one fragment, as ipv4.c or ipv6.c found it */
+struct frag_in {
+	int v6;
+	const uint8_t *ip;  /* the IP header: IPv4's whole, or IPv6's fixed 40 bytes */
+	uint32_t hlen;      /* its length (IPv4 with options: up to 60) */
+	uint8_t proto;      /* IPv4 protocol, or the next header after IPv6's fragment header */
+	uint32_t id;
+	uint32_t off;       /* in bytes */
+	int more;           /* more fragments follow */
+	const uint8_t *data;
+	uint32_t len;       /* bytes of payload in this fragment, all captured */
+};
+enum tp_dec_result tp_defrag_add(struct dctx *d, const struct frag_in *f);
+void tp_defrag_expire(struct tp_defrag *df, int64_t now_ns, struct tp_decode_stats *st);
 /* tcp.c: the IP layer hands over the pseudo-header sum for the checksum */
 enum tp_dec_result tp_dec_tcp(struct dctx *d, const uint8_t *p, uint32_t caplen, uint32_t seglen, uint32_t pseudo_sum);
 uint32_t tp_csum_add(uint32_t sum, const uint8_t *p, uint32_t len);

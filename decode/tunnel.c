@@ -14,15 +14,7 @@ static enum tp_dec_result inner_ppp(struct dctx *d, const uint8_t *p, uint32_t l
 		p += 2;
 		len -= 2;
 	}
-	if (len < 1)
-		return dec_fail(d, TP_DEC_TRUNCATED, "PPP: cut short");
-	uint16_t proto = p[0] & 1 ? p[0] : (len >= 2 ? rd16(p) : 0); /* RFC 1661 protocol field compression */
-	uint32_t hl = p[0] & 1 ? 1 : 2;
-	if (proto == 0x21)
-		return tp_dec_ipv4(d, p + hl, len - hl);
-	if (proto == 0x57)
-		return tp_dec_ipv6(d, p + hl, len - hl);
-	return dec_fail(d, TP_DEC_NOT_TCP, "PPP: not IP");
+	return tp_dec_ppp(d, p, len);
 }
 
 /* ERSPAN: type II has an 8-byte header, type III 12 (+8 with the O bit). */

@@ -22,6 +22,7 @@
 #include "capfile.h"
 #include "capset.h"
 #include "decode.h"
+#include "defrag.h"
 #include "handoff.h"
 #include "output.h"
 #include "spill.h"
@@ -62,8 +63,11 @@ struct run {
 	struct out out;
 	struct tp_decode_opts dopts;
 	struct tp_decode_stats dstats;
+	struct tp_defrag *defrag; /* IP reassembly: the reading thread's, as is the decoding */
+	int frag_flood;           /* warned that many incomplete datagrams are held */
 	struct segbuf segs;
 	uint64_t packets, read_errors;
+	uint64_t filtered;      /* packets the -f filter left out */
 	int damaged;            /* a damaged record was met (SUB_EXIT_DAMAGED) */
 	_Atomic uint64_t warnings; /* counted by both of read_file's threads */
 	/* The packet being decoded, as its own file numbers it (the reading
@@ -254,6 +258,27 @@ static void warn_unsupported(struct run *r, int linktype, const char *why)
 	warn_packet(r, msg);
 }
 
+/*
+ * Many incomplete datagrams held at once: a fragment flood, or a capture
+ * that misses one direction's fragments. Said once when the count reaches
+ * FRAG_FLOOD (a quarter of the reassembly's cap, so that it comes before
+ * fragments are refused), and again only after it fell below half of that.
+ */
+#define FRAG_FLOOD 1024
+
+static void watch_fragments(struct run *r)
+{
+	uint32_t held = tp_defrag_datagrams(r->defrag);
+	if (held < FRAG_FLOOD / 2)
+		r->frag_flood = 0;
+	if (held < FRAG_FLOOD || r->frag_flood)
+		return;
+	r->frag_flood = 1;
+	char msg[160];
+	snprintf(msg, sizeof msg, "IP fragments: %u incomplete datagrams held (a fragment flood?)", held);
+	warn_packet(r, msg);
+}
+
 /* What one packet asks of the analyzer, decoded ahead of being fed. */
 struct work {
 	enum { W_NONE, W_SEGMENT, W_ADVANCE } kind;
@@ -272,12 +297,15 @@ static void decode_packet(struct run *r, int linktype, const uint8_t *bytes, uin
 	if (r->progress && (r->packets & 0xffff) == 0)
 		progress(r);
 	r->dopts.wirelen = wirelen;
+	r->dopts.ts_ns = ts_ns;
 	enum tp_dec_result res = tp_decode(linktype, bytes, caplen, &r->dopts, &w->seg, &r->dstats, &why);
 	if (res != TP_DEC_SEGMENT) {
-		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED)
+		if (res == TP_DEC_TRUNCATED || res == TP_DEC_MALFORMED || res == TP_DEC_FRAG_DROPPED)
 			warn_packet(r, why ? why : tp_dec_result_name(res));
 		else if (res == TP_DEC_UNSUPPORTED)
 			warn_unsupported(r, linktype, why);
+		if (res == TP_DEC_FRAGMENT)
+			watch_fragments(r);
 		return;
 	}
 	w->seg.frame = r->packets;
@@ -413,6 +441,8 @@ static int read_packet(struct reader *rd, struct work *w)
 	r->cur_packet = cp.packet;
 	if (!r->filter || filter_match(r, pk))
 		decode_packet(r, pk->linktype, pk->data, pk->caplen, pk->origlen, pk->ts_ns, w);
+	else
+		r->filtered++;
 	return 0;
 }
 
@@ -496,12 +526,24 @@ static int start_analyzer(struct run *r, const struct sub_analysis *an, struct t
 	return 0;
 }
 
+/* Reassembly state, for the packets of this run only; -1 after a message. */
+static int start_defrag(struct run *r)
+{
+	if (!(r->defrag = tp_defrag_new(NULL))) {
+		fprintf(stderr, "tcpphase: out of memory\n");
+		return -1;
+	}
+	r->dopts.defrag = r->defrag;
+	return 0;
+}
+
 /* After the last packet, interrupted or not: settle every connection, so
  * that nothing seen is lost. */
 static void end_input(struct run *r)
 {
 	if (r->progress)
 		fprintf(stderr, "\r%60s\r", "");
+	tp_defrag_finish(r->defrag, &r->dstats);
 	tp_finish(r->an);
 }
 
@@ -752,6 +794,7 @@ static void report(struct run *r, int summary)
 	segbuf_write_below(r, UINT64_MAX); /* all settled now */
 	struct out_run_info ri = { .source = r->source, .packets = r->packets, .read_errors = r->read_errors,
 	                           .dec = &r->dstats, .interrupted = g_stop != 0,
+	                           .filter = r->filter, .filtered = r->filtered,
 	                           .shard_k = r->shard_k, .shard_n = r->shard_n, .other_shard = r->other_shard };
 	if (r->live) {
 		struct pcap_stat ps;
@@ -785,8 +828,8 @@ static int analyse_input(struct run *r, const struct cli_run *c)
 	catch_signals(r->live);
 	struct sub_analysis an = *c->an;
 	an.cfg.uid_seed = r->out.uid_seed = uid_seed(r, c->an);
-	if (start_analyzer(r, &an, &cb, &sp) != 0)
-		return SUB_EXIT_INPUT;
+	if (start_defrag(r) != 0 || start_analyzer(r, &an, &cb, &sp) != 0)
+		return SUB_EXIT_INPUT; /* close_input frees the reassembly state */
 	int rc = r->cs ? read_file(r) : read_live(r);
 	if (r->damaged) /* also before the first packet (uid_seed's peek) */
 		rc = SUB_EXIT_DAMAGED;
@@ -800,6 +843,7 @@ static int analyse_input(struct run *r, const struct cli_run *c)
 static void close_input(struct run *r)
 {
 	free(r->segs.v);
+	tp_defrag_free(r->defrag);
 	for (int i = 0; i < r->nbpf; i++)
 		if (r->bpf[i].ok == 1)
 			pcap_freecode(&r->bpf[i].prog);
@@ -865,7 +909,8 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	a.cfg.uid_seed = uid_seed(&r, an);
 	if (h->uid_seed)
 		h->uid_seed(h->user, a.cfg.uid_seed);
-	if (start_analyzer(&r, &a, &cb, &sp) != 0) {
+	if (start_defrag(&r) != 0 || start_analyzer(&r, &a, &cb, &sp) != 0) {
+		tp_defrag_free(r.defrag);
 		cs_close(r.cs);
 		return SUB_EXIT_INPUT;
 	}
@@ -875,6 +920,7 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 		h->finish(h->user, r.an);
 	warn_total(&r);
 	tp_analyzer_free(r.an);
+	tp_defrag_free(r.defrag);
 	spill_close(&sp);
 	cs_close(r.cs);
 	return r.damaged ? SUB_EXIT_DAMAGED : rc;

@@ -733,8 +733,15 @@ static void summary_json(struct out *o, const struct tp_stats *st, const struct 
 	fprintf(f, "},\"decode\":{");
 	for (int i = 0; i < TP_DEC_COUNT; i++)
 		fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", tp_dec_result_name(i), ri->dec->by_result[i]);
-	fprintf(f, ",\"tunnelled\":%" PRIu64 ",\"bad_checksum\":%" PRIu64 "}", ri->dec->tunnelled,
-	        ri->dec->bad_checksum);
+	const struct tp_defrag_stats *fr = &ri->dec->frag;
+	fprintf(f, ",\"tunnelled\":%" PRIu64 ",\"bad_checksum\":%" PRIu64, ri->dec->tunnelled, ri->dec->bad_checksum);
+	fprintf(f, ",\"reassembly\":{\"reassembled\":%" PRIu64 ",\"overlapping\":%" PRIu64 ",\"inconsistent\":%" PRIu64
+	        ",\"timed_out\":%" PRIu64 ",\"unfinished\":%" PRIu64 ",\"over_bytes\":%" PRIu64
+	        ",\"over_datagrams\":%" PRIu64 "}}",
+	        fr->reassembled, fr->overlapping, fr->inconsistent, fr->timed_out, fr->unfinished, fr->over_bytes,
+	        fr->over_datagrams);
+	if (ri->filter)
+		fprintf(f, ",\"filtered_out\":%" PRIu64, ri->filtered);
 	if (ri->pcap_drops)
 		fprintf(f, ",\"kernel_drops\":%" PRIu64, ri->pcap_drops);
 	if (ri->shard_n)
@@ -742,6 +749,19 @@ static void summary_json(struct out *o, const struct tp_stats *st, const struct 
 	if (st->spilled_peak)
 		fprintf(f, ",\"spilled_peak\":%" PRIu64, st->spilled_peak);
 	fprintf(f, "}\n");
+}
+
+/* Only when the capture had fragments: what became of their datagrams. */
+static void summary_reassembly(FILE *f, const struct tp_decode_stats *d)
+{
+	const struct tp_defrag_stats *fr = &d->frag;
+	if (!d->by_result[TP_DEC_FRAGMENT] && !d->by_result[TP_DEC_FRAG_DROPPED] && !fr->reassembled)
+		return;
+	fprintf(f, "IP fragments: %" PRIu64 " datagram%s reassembled; dropped: overlapping %" PRIu64
+	        ", inconsistent %" PRIu64 ", timed out %" PRIu64 ", incomplete at the end %" PRIu64
+	        "; fragments refused over the caps: bytes %" PRIu64 ", datagrams %" PRIu64 "\n",
+	        fr->reassembled, plural(fr->reassembled), fr->overlapping, fr->inconsistent, fr->timed_out,
+	        fr->unfinished, fr->over_bytes, fr->over_datagrams);
 }
 
 static void summary_text(FILE *f, const struct tp_stats *st, const struct out_run_info *ri)
@@ -775,9 +795,15 @@ static void summary_text(FILE *f, const struct tp_stats *st, const struct out_ru
 		fprintf(f, "SYN floods: %" PRIu64 "\n", st->floods);
 	const struct tp_decode_stats *d = ri->dec;
 	fprintf(f, "not analysed: non-TCP %" PRIu64 ", fragments %" PRIu64 ", ICMP quotes %" PRIu64
-	        ", truncated %" PRIu64 ", malformed %" PRIu64 ", unsupported %" PRIu64 "\n",
+	        ", truncated %" PRIu64 ", malformed %" PRIu64 ", unsupported %" PRIu64,
 	        d->by_result[TP_DEC_NOT_TCP], d->by_result[TP_DEC_FRAGMENT], d->by_result[TP_DEC_ICMP_QUOTE],
 	        d->by_result[TP_DEC_TRUNCATED], d->by_result[TP_DEC_MALFORMED], d->by_result[TP_DEC_UNSUPPORTED]);
+	if (d->by_result[TP_DEC_FRAG_DROPPED])
+		fprintf(f, ", fragments dropped %" PRIu64, d->by_result[TP_DEC_FRAG_DROPPED]);
+	if (ri->filter)
+		fprintf(f, ", filtered out %" PRIu64, ri->filtered);
+	fprintf(f, "\n");
+	summary_reassembly(f, d);
 	if (ri->read_errors)
 		fprintf(f, "capture read errors: %" PRIu64 "\n", ri->read_errors);
 	if (ri->pcap_drops)

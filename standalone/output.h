@@ -59,6 +59,8 @@ struct out_run_info {
 	int interrupted;
 	uint32_t shard_k, shard_n; /* --shard K/N; shard_n 0 when not sharded */
 	uint64_t other_shard;      /* segments left to the other shards */
+	const char *filter;        /* -f, or NULL */
+	uint64_t filtered;         /* packets it left out */
 };
 void out_summary(struct out *o, const struct tp_stats *st, const struct out_run_info *ri);
 /* A progress record while capturing (--stats-every): a "stats" record in

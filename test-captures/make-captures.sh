@@ -33,7 +33,8 @@ C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
-     lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full)
+     lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full
+     fragmented-syn)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -366,6 +367,21 @@ sc_backlog-full() {
 	client backlog-full $S4 8022 $C4 40022
 	srv_kill
 	cap_stop backlog-full
+# The client's SYN and its request leave in IPv4 fragments of 16 bytes
+# (tpc.py frag-client, in user space: the kernel never fragments TCP); the
+# server is a real listener, whose kernel reassembles them and answers. The
+# client's own kernel knows nothing of the connection: its RSTs to the
+# server's segments are dropped at its output. The client closes first.
+# Captured on the client side, where the fragments are as sent.
+sc_fragmented-syn() {
+	ns_up
+	in_cli nft add chain inet tpc out '{ type filter hook output priority 0; policy accept; }'
+	in_cli nft add rule inet tpc out tcp sport 40018 tcp flags rst drop
+	cap_start $CLI veth-c
+	srv_start fragmented-syn $S4 8018
+	fg in_cli "${TPC[@]}" frag-client --src $C4 --sport 40018 --dst $S4 --dport 8018
+	srv_wait
+	cap_stop fragmented-syn
 }
 
 # ---------------------------------------------------------------- main

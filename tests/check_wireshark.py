@@ -26,9 +26,6 @@ KNOWN = {
     ("tunnels__gre-aruba-amsdu.pcap", 0):
         "the frame is an 802.11 A-MSDU carrying two TCP segments; the CLI analyses one segment per "
         "packet (the first subframe)",
-    ("tunnels__gtp__gtp2_different_udp_port.pcap", 0):
-        "most GTP-U packets are outer IPv4 fragments; Wireshark reassembles them, the CLI counts "
-        "and skips fragments",
     ("tunnels__Teredo.pcap", "extra"):
         "Teredo between relay ports other than 3544: Zeek and the CLI detect it, Wireshark does not, "
         "so the IPv6 connection inside has no tcp.stream",

@@ -2,13 +2,15 @@
 """Client and server roles for test-captures/make-captures.sh.
 
 Plain stdlib sockets, so every segment in the captures is built by the Linux
-kernel. scapy is used only to build the spoofed SYNs (half-open, flood); they
-are sent through a plain raw socket.
+kernel. scapy is used only to build the spoofed SYNs (half-open, flood) and
+the fragmented client (frag-client); they are sent through a plain raw
+socket.
 
 usage:
   tpc.py server SCENARIO --addr A --port P [--ready FILE]
   tpc.py client SCENARIO --addr A --port P --bind-addr B --bind-port Q
   tpc.py spoof-syn --src S --sport Q --dst A --dport P
+  tpc.py frag-client --src S --sport Q --dst A --dport P
   tpc.py flood --dst A --dport P --count N --duration S --seed K
                --legit-addr B --legit-ports Q1,Q2,... --legit-at T1,T2,...
                --sample-out FILE
@@ -16,7 +18,8 @@ usage:
 Scenarios (both roles): close-client-first, close-server-first,
 three-segment, simultaneous-close, half-close, reset-by-client,
 reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
-final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only).
+final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
+fragmented-syn (server only: its client is frag-client).
 """
 import argparse
 import json
@@ -166,7 +169,7 @@ def serve_one(sc, c, peer, rnd, args):
         nft("flush", "chain", "inet", "tpc", "out")
         log("peer-crash: state dropped silently")
 
-    elif sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo"):
+    elif sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo", "fragmented-syn"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -472,6 +475,67 @@ def spoof_syn(args):
     log(f"spoofed SYN {args.src}:{args.sport} -> {args.dst}:{args.dport} sent")
 
 
+def frag_client(args):
+    """A client in user space whose SYN and request leave in IPv4 fragments
+    of 16 bytes (the kernel never fragments TCP itself: it sizes segments to
+    the path MTU). The server is a real listener: its kernel reassembles the
+    SYN and answers. Replies come in through a raw socket; the client's own
+    kernel, which knows nothing of the connection, would answer them with a
+    RST: make-captures.sh drops those at its output. The client closes first
+    (FIN after the reply), then ACKs the server's FIN."""
+    from scapy.all import IP, TCP, fragment, raw
+    r = random.Random(args.seed)
+    out, inc = raw_socket(), socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    inc.settimeout(5)
+    ipid = r.randrange(1, 65536)
+
+    def send(flags, seq, ack, data=b"", frag=False):
+        nonlocal ipid
+        ipid = (ipid + 1) & 0xffff
+        opts = [("MSS", 1460)] if flags == "S" else []
+        pkt = IP(src=args.src, dst=args.dst, id=ipid, ttl=64, flags=0) / TCP(
+            sport=args.sport, dport=args.dport, flags=flags, seq=seq, ack=ack, window=64240, options=opts) / data
+        pkt = IP(raw(pkt))  # checksums computed before cutting
+        for f in (fragment(pkt, fragsize=16) if frag else [pkt]):
+            out.sendto(raw(f), (args.dst, 0))
+
+    def receive():
+        """The next segment from the server: (flags, seq, ack, payload)."""
+        while True:
+            d = inc.recv(65536)
+            hl = (d[0] & 15) * 4
+            t = d[hl:]
+            if socket.inet_ntoa(d[12:16]) != args.dst or struct.unpack("!HH", t[:4]) != (args.dport, args.sport):
+                continue
+            seq, ack = struct.unpack("!II", t[4:12])
+            return t[13], seq, ack, t[(t[12] >> 4) * 4:]
+
+    isn = r.getrandbits(32)
+    send("S", isn, 0, frag=True)
+    fl, sseq, ack, _ = receive()
+    if fl & 0x12 != 0x12 or ack != (isn + 1) & 0xffffffff:
+        raise SystemExit(f"frag-client: no SYN-ACK for the fragmented SYN (flags {fl:#x})")
+    seq, rcv = (isn + 1) & 0xffffffff, (sseq + 1) & 0xffffffff
+    send("A", seq, rcv)
+    req = b"hello from a fragmented client\n"
+    send("PA", seq, rcv, req, frag=True)
+    seq = (seq + len(req)) & 0xffffffff
+    fin_sent = False
+    while True:
+        fl, sseq, _, data = receive()
+        if data:
+            rcv = (sseq + len(data)) & 0xffffffff
+            # the reply read: its ACK carries our FIN (the client closes first)
+            send("A" if fin_sent else "FA", seq, rcv)
+            if not fin_sent:
+                fin_sent, seq = True, (seq + 1) & 0xffffffff
+        if fl & 0x01:
+            rcv = (sseq + len(data) + 1) & 0xffffffff
+            send("A", seq, rcv)
+            log("frag-client: closed after the server's FIN")
+            return
+
+
 def flood(args):
     r = random.Random(args.seed)
     srcs, seen = [], set()
@@ -546,6 +610,12 @@ def main():
     p.add_argument("--dst", required=True)
     p.add_argument("--dport", type=int, required=True)
     p.add_argument("--seed", type=int, default=9)
+    p = sub.add_parser("frag-client")
+    p.add_argument("--src", required=True)
+    p.add_argument("--sport", type=int, required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--dport", type=int, required=True)
+    p.add_argument("--seed", type=int, default=18)
     p = sub.add_parser("flood")
     p.add_argument("--dst", required=True)
     p.add_argument("--dport", type=int, required=True)
@@ -557,7 +627,8 @@ def main():
     p.add_argument("--legit-at", required=True)
     p.add_argument("--sample-out", required=True)
     a = ap.parse_args()
-    {"server": server, "client": client, "spoof-syn": spoof_syn, "flood": flood}[a.role](a)
+    {"server": server, "client": client, "spoof-syn": spoof_syn, "frag-client": frag_client,
+     "flood": flood}[a.role](a)
 
 
 if __name__ == "__main__":

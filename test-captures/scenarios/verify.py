@@ -398,6 +398,39 @@ def v_tfo(pk, d):
         f"SYN #{syn.frame} with {syn.len} bytes, SYN-ACK #{synack[0].frame} ack=ISN+1+{syn.len}; {shape}"
 
 
+def fragments_of(pcap):
+    """tshark's reassembly: {frame that completed a datagram: [its fragments' frames]}."""
+    p = subprocess.run(["tshark", "-r", pcap, "-Y", "ip.fragments", "-T", "fields", "-e", "frame.number",
+                        "-e", "ip.fragment"], capture_output=True, text=True, check=True)
+    out = {}
+    for l in p.stdout.splitlines():
+        if l.strip():
+            f, frags = l.split("\t")
+            out[int(f)] = [int(x) for x in frags.split(",")]
+    return out
+
+
+def v_fragmented_syn(pk, d):
+    only_stream(pk)
+    c, s = handshake(pk, (C4, 40018))
+    frags = fragments_of(os.path.join(d, "fragmented-syn.pcap"))
+    syn = c[0]
+    need(len(frags.get(syn.frame, [])) >= 2, f"the SYN #{syn.frame} was reassembled from IPv4 fragments")
+    sa = [p for p in s if p.has(SYN) and p.has(ACK)][0]
+    need(sa.frame > syn.frame and not sa.rtx and sa.frame not in frags,
+         "the server's kernel answered the reassembled SYN with one whole SYN-ACK")
+    data = [p for p in c if p.len > 0]
+    need(data and len(frags.get(data[0].frame, [])) >= 2, "the client's request came in fragments too")
+    need(any(p.len > 0 for p in s), "the server replied")
+    first, shape = close_shape(pk, (C4, 40018))
+    need(first == "client", "client closed first")
+    need(not any(p.rtx for p in pk), "no retransmission")
+    return [row("fragmented-syn.pcap", "fragmented-syn", C4, 40018, S4, 8018, "SF", "-", "TIME-WAIT", "CLOSED",
+                shape)], \
+        (f"SYN #{syn.frame} from fragments {frags[syn.frame]}, SYN-ACK #{sa.frame}, request #{data[0].frame} "
+         f"from {frags[data[0].frame]}; {shape}")
+
+
 def v_syn_flood(pk, d):
     sample_file = os.path.join(os.path.dirname(os.path.abspath(__file__)), "flood-sample.json")
     sample = json.load(open(sample_file))
@@ -574,6 +607,7 @@ SCENARIOS = {
     "lost-handshake-ack-srv": v_lost_handshake_ack_srv,
     "peer-crash": v_peer_crash,
     "backlog-full": v_backlog_full,
+    "fragmented-syn": v_fragmented_syn,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
