@@ -46,6 +46,12 @@ static const struct {
 	[TP_STEP_RST] = { "rst", "RST" },
 };
 
+const char *tp_echo_name(enum tp_echo e)
+{
+	static const char *const n[TP_ECHO_COUNT] = { "", "first", "later", "other", "tie", "no_ts" };
+	return (unsigned)e < TP_ECHO_COUNT ? n[e] : "?";
+}
+
 void tp_flag_names(uint16_t f, char *buf, size_t len)
 {
 	static const struct {
