@@ -6,8 +6,11 @@ namespaces and provoked each behaviour (nftables drops, SO_LINGER, shutdown,
 a spoofed SYN flood, ...). expected.tsv says, per connection, what that
 implies: Zeek's conn_state, the anomalies that must be reported (and those
 that must not, where the scenario rules them out) and both endpoints' final
-RFC 9293 states. Those expectations come from the script and
-from what the kernel did (checked with tshark), never from tcpphase.
+RFC 9293 states; optionally (expect_frames) what single segments must show:
+an anomaly on a given frame or not, and which transmission an ACK's TCP
+timestamp echoes (echo, echoed_frame). Those expectations come from the
+script and from what the kernel did (checked with tshark), never from
+tcpphase.
 
 The comparison with tshark's tcp.stream and tcp.completeness, for these
 captures and the Zeek traces alike, is check_wireshark.py.
@@ -86,6 +89,23 @@ def main():
             # every anomaly of the record sits on at least one of its segments
             seg_an = set(a for s in segs if s["uid"] == c["uid"] for a in s["anomalies"])
             check(want <= seg_an, f"{name}: the expected anomalies appear on segments too")
+            frames = {s["frame"]: s for s in segs if s["uid"] == c["uid"]}
+            for item in r.get("expect_frames", "-").split(";"):
+                if item in ("-", ""):
+                    continue
+                fr, what = item.split(" ", 1)
+                sg = frames.get(int(fr))
+                if sg is None:
+                    check(False, f"{name}: frame {fr} is a segment of the connection")
+                elif what[0] in "+-":
+                    has = what[1:] in sg["anomalies"]
+                    check(has == (what[0] == "+"),
+                          f"{name}: frame {fr} {'carries' if what[0] == '+' else 'does not carry'} {what[1:]} "
+                          f"(got {sg['anomalies']})")
+                else:
+                    key, val = what.split("=", 1)
+                    got_v = str(sg.get(key, ""))
+                    check(got_v == val, f"{name}: frame {fr} {key} {got_v or '-'} (expected {val})")
             for side in ("orig", "resp"):
                 e = r[f"expect_{side}_final"]
                 if e != "-":
