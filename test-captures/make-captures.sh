@@ -33,7 +33,7 @@ C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo
-     lost-final-ack-srv lost-final-ack-nots lost-first-fin)
+     lost-final-ack-srv lost-final-ack-nots lost-first-fin lost-handshake-ack-srv)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -273,6 +273,13 @@ sc_lost-final-ack-nots() {
 # one, then closes (4-way). Captured on the client side: the FIN twice, the
 # server's ACK echoing the TSval of the second.
 sc_lost-first-fin() { plain lost-first-fin cli 8020 40020; }
+
+# The client's pure ACKs die at its output for 1.5 s from before connect():
+# the handshake's ACK and the re-ACK of the server's SYN-ACK (resent at +1 s)
+# never appear; then the request's ACK completes the server's handshake.
+# Captured on the server side: that segment echoes the TSval of the first
+# SYN-ACK (the client keeps the TSval of the SYN-ACK that established it).
+sc_lost-handshake-ack-srv() { plain lost-handshake-ack-srv srv 8021 40021; }
 
 # A 4-way close that completes normally (as close-client-first), captured on
 # the client side, then cut after the server's FIN: a capture that stopped

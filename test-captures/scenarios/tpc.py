@@ -17,7 +17,7 @@ Scenarios (both roles): close-client-first, close-server-first,
 three-segment, simultaneous-close, half-close, reset-by-client,
 reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
 final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
-lost-final-ack-srv, lost-final-ack-nots, lost-first-fin.
+lost-final-ack-srv, lost-final-ack-nots, lost-first-fin, lost-handshake-ack-srv.
 """
 import argparse
 import json
@@ -118,7 +118,7 @@ def server(args):
 
 def serve_one(sc, c, peer, rnd, args):
     if sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo", "lost-final-ack-srv",
-              "lost-final-ack-nots"):
+              "lost-final-ack-nots", "lost-handshake-ack-srv"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -278,6 +278,24 @@ def client(args):
         time.sleep(0.1)
         s.close()
         time.sleep(0.5)
+        return
+
+    if sc == "lost-handshake-ack-srv":
+        # Our pure ACKs die at our output for 1.5 s from before connect():
+        # the handshake's ACK and the re-ACK of the server's SYN-ACK, resent
+        # at +1 s. Then the request goes out (its ACK flag completes the
+        # server's handshake) and the close is as close-client-first.
+        nft("add", "chain", "inet", "tpc", "out", "{ type filter hook output priority 0; }")
+        nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.bind_port),
+            "tcp", "flags", "==", "ack", "counter", "drop")
+        s = connect(args)
+        time.sleep(1.5)
+        nft("flush", "chain", "inet", "tpc", "out")
+        log(f"{sc}: output rule removed")
+        s.sendall(b"hello %s\n" % sc.encode())
+        recv_line(s)
+        s.close()
+        time.sleep(1.0)
         return
 
     s = connect(args)

@@ -398,6 +398,33 @@ def v_lost_first_fin(pk, d):
          f"{cf[-1].t - cf[0].t:.3f} s; server ACK #{a.frame} echoes its TSval {a.tsecr}; {shape}")
 
 
+def v_lost_handshake_ack_srv(pk, d):
+    cl, srv = (C4, 40021), (S4, 8021)
+    only_stream(pk)
+    c, s = split(pk, cl)
+    need(c and c[0].flags & (SYN | ACK) == SYN, "first client segment is a SYN")
+    sa = [p for p in s if p.has(SYN) and p.has(ACK)]
+    need(len(sa) >= 2 and len({p.seq for p in sa}) == 1 and all(p.ack == (c[0].seq + 1) % M32 for p in sa),
+         "the server sent the same SYN-ACK 2+ times, acking ISN+1")
+    acked = [p for p in c if not p.has(SYN) and acks(p, sa[0].end_seq)]
+    need(acked and acked[0].frame > sa[-1].frame, "the client's first ACK of it reached the capture point after "
+                                                  "the last SYN-ACK")
+    a = acked[0]
+    need(all(p.tsval is not None for p in pk), "TCP timestamps on every segment")
+    e = echoed(pk, srv, a.tsecr)
+    need(e is sa[0], f"#{a.frame}'s TSecr {a.tsecr} is the TSval of the first SYN-ACK #{sa[0].frame} alone "
+                     f"(echoes #{e.frame if e else '-'})")
+    first, shape = close_shape(pk, cl)
+    need(first == "client", "client closed first")
+    frames = f"{a.frame} echo=first;{a.frame} echoed_frame={sa[0].frame}"
+    return [row("lost-handshake-ack-srv.pcap", "lost-handshake-ack-srv", C4, 40021, S4, 8021, "SF",
+                "synack_retransmit", "TIME-WAIT", "CLOSED", shape, frames=frames)], \
+        (f"SYN-ACK #{sa[0].frame} TSval {sa[0].tsval}, again at "
+         + ", ".join(f"+{p.t - sa[0].t:.2f}" for p in sa[1:])
+         + f" s; the client's ACKs dropped at its output; #{a.frame} [{a.fstr()}] at +{a.t - sa[0].t:.2f} s "
+           f"echoes TSval {a.tsecr} = #{sa[0].frame}'s; {shape}")
+
+
 def cut(full, out):
     """Check that the close in FULL completed (the final ACK followed the
     server's single FIN), then write to OUT the frames up to that FIN."""
@@ -547,6 +574,7 @@ SCENARIOS = {
     "lost-final-ack-srv": v_lost_final_ack_srv,
     "lost-final-ack-nots": v_lost_final_ack_nots,
     "lost-first-fin": v_lost_first_fin,
+    "lost-handshake-ack-srv": v_lost_handshake_ack_srv,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
