@@ -3,8 +3,10 @@
  *
  * Layering, as in Suricata: flow.c finds the connection a segment belongs
  * to (freeze.c packs the ones that only linger or wait), conn.c runs the
- * RFC 9293 state machine of both endpoints, zeek.c keeps Zeek's parallel
- * view, flood.c watches servers for SYN floods, and analyzer.c ties them
+ * RFC 9293 state machine of both endpoints (tsecho.c tells it, by TCP
+ * timestamps, which transmission of a resent SYN-ACK or FIN arrived),
+ * zeek.c keeps Zeek's parallel view, flood.c watches servers for SYN
+ * floods, and analyzer.c ties them
  * together, owns the timers and emits records.
  */
 #ifndef TP_INTERNAL_H

@@ -442,7 +442,7 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 {
 	if (!o->header_done) {
 		fprintf(o->f, "type,frame,ts,uid,dir,flags,len,phase,step,rtx,orig_state,resp_state,expected_ack,"
-		              "seen_ack,anomalies\n");
+		              "seen_ack,anomalies,echo,echoed_frame\n");
 		o->header_done = 1;
 	}
 	char fl[12];
@@ -481,6 +481,11 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 	}
 	put(&l, ",");
 	put_anomalies(&l, v->anomalies, ";", 0);
+	put(&l, ",");
+	put(&l, tp_echo_name((enum tp_echo)v->echo));
+	put(&l, ",");
+	if (v->echoed_frame)
+		put_u64(&l, v->echoed_frame);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
 }
