@@ -33,7 +33,8 @@ C4=10.99.0.1 S4=10.99.0.2 C6=fd00:99::1 S6=fd00:99::2
 ALL=(close-client-first close-server-first three-segment simultaneous-close half-close
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo
-     lost-final-ack-srv lost-final-ack-nots lost-first-fin lost-handshake-ack-srv)
+     lost-final-ack-srv lost-final-ack-nots lost-first-fin lost-handshake-ack-srv
+     lost-handshake-ack-cli)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -280,6 +281,12 @@ sc_lost-first-fin() { plain lost-first-fin cli 8020 40020; }
 # Captured on the server side: that segment echoes the TSval of the first
 # SYN-ACK (the client keeps the TSval of the SYN-ACK that established it).
 sc_lost-handshake-ack-srv() { plain lost-handshake-ack-srv srv 8021 40021; }
+
+# The same loss seen from the client: the server drops the client's pure ACKs
+# at its input for 1.5 s from listen(), the client says nothing for 1.7 s.
+# Captured on the client side: the handshake's ACK, the SYN-ACK again at
+# +1 s, the client's ACK of it echoing the TSval of the first SYN-ACK.
+sc_lost-handshake-ack-cli() { plain lost-handshake-ack-cli cli 8022 40022; }
 
 # A 4-way close that completes normally (as close-client-first), captured on
 # the client side, then cut after the server's FIN: a capture that stopped

@@ -17,7 +17,8 @@ Scenarios (both roles): close-client-first, close-server-first,
 three-segment, simultaneous-close, half-close, reset-by-client,
 reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
 final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
-lost-final-ack-srv, lost-final-ack-nots, lost-first-fin, lost-handshake-ack-srv.
+lost-final-ack-srv, lost-final-ack-nots, lost-first-fin, lost-handshake-ack-srv,
+lost-handshake-ack-cli.
 """
 import argparse
 import json
@@ -79,6 +80,13 @@ def server(args):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((args.addr, args.port))
     ls.listen(args.backlog)
+    if args.scenario == "lost-handshake-ack-cli":
+        # The client's pure ACKs die at our input for 1.5 s from now: the
+        # handshake's ACK (after the client-side capture point) and the
+        # re-ACK of our SYN-ACK, which we resend at +1 s.
+        nft("add", "rule", "inet", "tpc", "in", "tcp", "dport", str(args.port), "tcp", "flags", "==", "ack",
+            "counter", "drop")
+        threading.Timer(1.5, nft, ("flush", "chain", "inet", "tpc", "in")).start()
     if args.ready:
         with open(args.ready, "w") as f:
             f.write("ready\n")
@@ -118,7 +126,7 @@ def server(args):
 
 def serve_one(sc, c, peer, rnd, args):
     if sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo", "lost-final-ack-srv",
-              "lost-final-ack-nots", "lost-handshake-ack-srv"):
+              "lost-final-ack-nots", "lost-handshake-ack-srv", "lost-handshake-ack-cli"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -278,6 +286,18 @@ def client(args):
         time.sleep(0.1)
         s.close()
         time.sleep(0.5)
+        return
+
+    if sc == "lost-handshake-ack-cli":
+        # The server drops our pure ACKs for 1.5 s (see server()); say
+        # nothing until then, so that only our resent ACK could complete
+        # its handshake. Then as close-client-first.
+        s = connect(args)
+        time.sleep(1.7)
+        s.sendall(b"hello %s\n" % sc.encode())
+        recv_line(s)
+        s.close()
+        time.sleep(1.0)
         return
 
     if sc == "lost-handshake-ack-srv":

@@ -425,6 +425,31 @@ def v_lost_handshake_ack_srv(pk, d):
            f"echoes TSval {a.tsecr} = #{sa[0].frame}'s; {shape}")
 
 
+def v_lost_handshake_ack_cli(pk, d):
+    cl, srv = (C4, 40022), (S4, 8022)
+    only_stream(pk)
+    c, s = handshake(pk, cl)
+    sa = [p for p in s if p.has(SYN) and p.has(ACK)]
+    need(len(sa) >= 2 and len({p.seq for p in sa}) == 1, "the server sent the same SYN-ACK 2+ times")
+    hs_ack = [p for p in c if not p.has(SYN) and acks(p, sa[0].end_seq)]
+    need(hs_ack[0].frame < sa[1].frame, "the handshake's ACK went out (seen here) before the SYN-ACK came again")
+    again = [p for p in hs_ack if p.frame > sa[-1].frame]
+    need(again, "the client acknowledged the SYN-ACK again after the last one")
+    a = again[0]
+    need(all(p.tsval is not None for p in pk), "TCP timestamps on every segment")
+    e = echoed(pk, srv, a.tsecr)
+    need(e is sa[0], f"#{a.frame}'s TSecr {a.tsecr} is the TSval of the first SYN-ACK #{sa[0].frame} alone "
+                     f"(echoes #{e.frame if e else '-'})")
+    first, shape = close_shape(pk, cl)
+    need(first == "client", "client closed first")
+    frames = f"{a.frame} echo=first;{a.frame} echoed_frame={sa[0].frame}"
+    return [row("lost-handshake-ack-cli.pcap", "lost-handshake-ack-cli", C4, 40022, S4, 8022, "SF",
+                "synack_retransmit", "TIME-WAIT", "CLOSED", shape, frames=frames)], \
+        (f"SYN-ACK #{sa[0].frame}, handshake ACK #{hs_ack[0].frame} (dropped at the server's input), SYN-ACK again "
+         f"#{sa[1].frame} at +{sa[1].t - sa[0].t:.2f} s, #{a.frame} [{a.fstr()}] echoes TSval {a.tsecr} = "
+         f"#{sa[0].frame}'s; {shape}")
+
+
 def cut(full, out):
     """Check that the close in FULL completed (the final ACK followed the
     server's single FIN), then write to OUT the frames up to that FIN."""
@@ -575,6 +600,7 @@ SCENARIOS = {
     "lost-final-ack-nots": v_lost_final_ack_nots,
     "lost-first-fin": v_lost_first_fin,
     "lost-handshake-ack-srv": v_lost_handshake_ack_srv,
+    "lost-handshake-ack-cli": v_lost_handshake_ack_cli,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
