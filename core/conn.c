@@ -647,6 +647,7 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 			on_other(an, c, si, s, v);
 		if ((f & TP_TH_SYN) && s->wscale >= 0)
 			S->wscale = (uint8_t)s->wscale;
+		tp_echo_segment(an, c, si, s, v);
 	}
 
 	if (c->hs_ack_frame && si == c->hs_server && !(s->flags & TP_TH_SYN) && s->frame != c->hs_ack_frame)

@@ -3,8 +3,10 @@
  *
  * Layering, as in Suricata: flow.c finds the connection a segment belongs
  * to (freeze.c packs the ones that only linger or wait), conn.c runs the
- * RFC 9293 state machine of both endpoints, zeek.c keeps Zeek's parallel
- * view, flood.c watches servers for SYN floods, and analyzer.c ties them
+ * RFC 9293 state machine of both endpoints (tsecho.c tells it, by TCP
+ * timestamps, which transmission of a resent SYN-ACK or FIN arrived),
+ * zeek.c keeps Zeek's parallel view, flood.c watches servers for SYN
+ * floods, and analyzer.c ties them
  * together, owns the timers and emits records.
  */
 #ifndef TP_INTERNAL_H
@@ -21,6 +23,26 @@
 #define SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
+/*
+ * tsecho.c: the transmissions of the one segment of an endpoint whose
+ * retransmissions are judged by TCP timestamps, its SYN-ACK and later its
+ * FIN: the first and the latest (enough: only an echo of the first
+ * concludes anything), and whether each carried a TSval that no other
+ * segment of its sender carried. An ACK echoing a TSval proves that its
+ * sender received a segment carrying it; only a TSval on one segment alone
+ * names that segment.
+ */
+enum tp_tx_kind { TP_TX_NONE = 0, TP_TX_SYNACK, TP_TX_FIN };
+struct tp_tx {
+	uint64_t first_frame, last_frame;
+	uint32_t first_ts, last_ts;  /* their TSvals */
+	uint32_t seq;                /* the segment's sequence number (the FIN's own) */
+	uint8_t kind;                /* enum tp_tx_kind */
+	uint8_t n;                   /* transmissions seen, up to 255 */
+	uint8_t first_has_ts : 1, last_has_ts : 1, first_alone : 1, last_alone : 1,
+	        judged : 1;          /* the peer's first ACK since the latest was judged */
+};
+
 /* What one endpoint has shown the observer. */
 struct tp_endpoint {
 	uint8_t state;       /* enum tp_state, after the last segment */
@@ -35,6 +57,9 @@ struct tp_endpoint {
 	uint32_t window;     /* last window it advertised, scaled */
 	uint64_t fin_frame;  /* its FIN, first sent (what a late verdict concerns) */
 	uint64_t pkts, ip_bytes;
+	uint8_t ts_seen;     /* it sent a TCP timestamp: ts_max holds the highest */
+	uint32_t ts_max;
+	struct tp_tx tx;     /* tsecho.c */
 };
 
 /* The timer list a connection sits on; every list shares one timeout. */
@@ -217,6 +242,14 @@ uint64_t tp_conn_amendable_from(const struct tp_conn *c);
 int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig, int wireshark);
 void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,
                    int resp_state);
+
+/* tsecho.c: after conn.c judged a segment from endpoint si, note its TCP
+ * timestamp and, if it acknowledges the peer's retransmitted SYN-ACK or FIN,
+ * which transmission its echo names (v->echo, v->echoed_frame) and what that
+ * proves (lost_final_ack, on this segment and the FIN, through
+ * tp_conn_amend). */
+void tp_echo_segment(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
+                     struct tp_verdict *v);
 
 /* flood.c */
 struct tp_flood_table *tp_flood_new(void);

@@ -47,6 +47,12 @@ static const struct {
 	[TP_STEP_RST] = { "rst", "RST" },
 };
 
+const char *tp_echo_name(enum tp_echo e)
+{
+	static const char *const n[TP_ECHO_COUNT] = { "", "first", "later", "other", "tie", "no_ts" };
+	return (unsigned)e < TP_ECHO_COUNT ? n[e] : "?";
+}
+
 void tp_flag_names(uint16_t f, char *buf, size_t len)
 {
 	static const struct {
@@ -101,7 +107,8 @@ const struct tp_anomaly_info tp_anomaly_table[TP_A_COUNT] = {
 	{ TP_A_TFO_DATA, "tfo_data", TP_SEV_NOTE, TP_GROUP_PROTOCOL,
 	  "Payload on a SYN (TCP Fast Open)" },
 	{ TP_A_LOST_FINAL_ACK, "lost_final_ack", TP_SEV_WARN, TP_GROUP_SEQUENCE,
-	  "Final ACK lost: the LAST-ACK side resent its FIN after the final ACK, or resent it and no ACK came" },
+	  "Final ACK lost: the LAST-ACK side resent its FIN after the final ACK, or resent it and no ACK came, "
+	  "or the ACK that came echoes the first FIN's timestamp" },
 	{ TP_A_FIN_RETRANSMIT, "fin_retransmit", TP_SEV_NOTE, TP_GROUP_SEQUENCE,
 	  "FIN retransmitted" },
 	{ TP_A_TEARDOWN_BAD_ACK, "teardown_bad_ack", TP_SEV_WARN, TP_GROUP_SEQUENCE,

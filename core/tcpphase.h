@@ -176,16 +176,43 @@ struct tp_segment {
 	uint16_t window;  /* raw, unscaled */
 	uint32_t len;     /* payload bytes */
 	uint32_t ip_len;  /* IP total length (header + payload), 0 if unknown */
-	/* The one option the analysis needs: the window scale of a SYN, for
-	 * RST acceptance (RFC 5961). MSS, SACK and timestamps change no state
-	 * an observer infers, so front ends do not extract them. */
+	/* The options the analysis needs: the window scale of a SYN, for RST
+	 * acceptance (RFC 5961), and the timestamps (RFC 7323), which tell which
+	 * transmission of a retransmitted SYN-ACK or FIN the peer received (its
+	 * ACK echoes that one's TSval, RFC 3522). MSS and SACK change nothing an
+	 * observer infers, so front ends do not extract them. */
 	int8_t wscale;    /* -1 when absent */
 	uint8_t checksum; /* enum tp_checksum */
+	uint8_t has_ts;   /* a timestamps option: tsval and tsecr meaningful */
+	uint32_t tsval, tsecr;
 };
 
 /* ---- output: the verdict for one segment ------------------------------- */
 
 enum tp_dir { TP_DIR_ORIG = 0, TP_DIR_RESP = 1 };
+
+/*
+ * Which transmission of a retransmitted SYN-ACK or FIN an ACK of it answers,
+ * by TCP timestamps: the ACK's TSecr echoes the TSval of the segment the
+ * peer received (RFC 7323 3.2; the Eifel detection of RFC 3522). Judged on
+ * the peer's ACKs of a segment seen sent more than once.
+ */
+enum tp_echo {
+	TP_ECHO_NONE = 0,  /* not judged: not such an ACK */
+	TP_ECHO_FIRST,     /* echoes the first transmission: it arrived, the
+	                      retransmissions were not needed for delivery */
+	TP_ECHO_LATER,     /* echoes the latest retransmission: that one arrived;
+	                      whether the first did is not known (a receiver may
+	                      take the TSval of a duplicate, RFC 7323 4.3) */
+	TP_ECHO_OTHER,     /* echoes a value of neither: another transmission
+	                      between them, or an earlier segment */
+	TP_ECHO_TIE,       /* the echoed TSval was on more than one segment of
+	                      the sender (one clock tick): proves nothing */
+	TP_ECHO_NO_TS,     /* the ACK or the transmissions lack timestamps */
+	TP_ECHO_COUNT
+};
+/* "first", "later", "other", "tie", "no_ts" ("" for none). */
+const char *tp_echo_name(enum tp_echo e);
 
 struct tp_verdict {
 	uint64_t frame;
@@ -206,6 +233,8 @@ struct tp_verdict {
 	int64_t syn_to_synack_ns;  /* on HS 2/3 and HS 3/3, else -1 */
 	int64_t synack_to_ack_ns;  /* on HS 3/3, else -1 */
 	tp_anomaly_set anomalies;
+	uint8_t echo;              /* enum tp_echo */
+	uint64_t echoed_frame;     /* with TP_ECHO_FIRST or _LATER: the frame whose TSval it echoes, else 0 */
 };
 
 /* A late change to an earlier segment's verdict. */

@@ -79,7 +79,8 @@ const char *tp_dec_result_name(enum tp_dec_result r);
  * Wireshark plugin: Wireshark located it, this reads it as the CLI would).
  * p points at the header, caplen bytes of it were captured and the segment,
  * header and payload, is seglen bytes long. Fills the TCP fields of *seg
- * (ports, numbers, flags, window, len, window scale; checksum unknown).
+ * (ports, numbers, flags, window, len, window scale, timestamps; checksum
+ * unknown).
  */
 enum tp_dec_result tp_decode_tcp_header(const uint8_t *p, uint32_t caplen, uint32_t seglen,
                                         struct tp_segment *seg, const char **why);

@@ -1,6 +1,7 @@
 /*
  * tcp.c - the TCP header (RFC 9293 3.1): ports, numbers, flags, window, the
- * options that matter (MSS, window scale, SACK-permitted, timestamps) and,
+ * options the core uses (a SYN's window scale, and the timestamps of every
+ * segment, so that the core can tell which transmission an ACK answers) and,
  * when asked and the whole segment was captured, the checksum.
  */
 #include "layers.h"
@@ -25,7 +26,9 @@ static uint16_t csum_fold(uint32_t s)
 	return (uint16_t)s;
 }
 
-/* Options are attacker-controlled: stop at the first length that does not fit. */
+/* Options are attacker-controlled: stop at the first length that does not
+ * fit. The window scale counts only on a SYN (RFC 7323 2.2); the
+ * timestamps on any segment (RFC 7323 3.2; the first one found). */
 static void parse_options(struct tp_segment *s, const uint8_t *o, uint32_t len)
 {
 	uint32_t i = 0;
@@ -41,8 +44,13 @@ static void parse_options(struct tp_segment *s, const uint8_t *o, uint32_t len)
 			return;
 		uint8_t ol = o[i + 1];
 		const uint8_t *v = o + i + 2;
-		if (kind == 3 && ol == 3)
+		if (kind == 3 && ol == 3 && (s->flags & TP_TH_SYN))
 			s->wscale = (int8_t)(v[0] > 14 ? 14 : v[0]); /* RFC 7323 2.3 */
+		else if (kind == 8 && ol == 10 && !s->has_ts) {
+			s->has_ts = 1;
+			s->tsval = rd32(v);
+			s->tsecr = rd32(v + 4);
+		}
 		i += ol;
 	}
 }
@@ -67,11 +75,11 @@ enum tp_dec_result tp_dec_tcp(struct dctx *d, const uint8_t *p, uint32_t caplen,
 	s->window = rd16(p + 14);
 	s->len = seglen - hl;
 	s->wscale = -1;
+	s->has_ts = 0;
+	s->tsval = s->tsecr = 0;
 	/* Options cut by the snaplen: the fixed header is enough to analyse (as
-	 * Wireshark and Zeek do); read what was captured of them. The window
-	 * scale, the one option used, counts only on a SYN (RFC 7323 2.2). */
-	if (s->flags & TP_TH_SYN)
-		parse_options(s, p + 20, (hl > caplen ? caplen : hl) - 20);
+	 * Wireshark and Zeek do); read what was captured of them. */
+	parse_options(s, p + 20, (hl > caplen ? caplen : hl) - 20);
 	s->checksum = TP_CSUM_UNKNOWN;
 	if (d->opts->verify_checksums && caplen >= seglen)
 		s->checksum = csum_fold(tp_csum_add(pseudo_sum, p, seglen)) == 0xffff ? TP_CSUM_GOOD : TP_CSUM_BAD;

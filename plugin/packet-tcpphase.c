@@ -58,6 +58,8 @@ static int hf_expected_ack_raw = -1;
 static int hf_seen_ack_raw = -1;
 static int hf_syn_to_synack = -1;
 static int hf_synack_to_ack = -1;
+static int hf_echo = -1;
+static int hf_echoed_frame = -1;
 static int hf_anomaly = -1;
 static int hf_c = -1; /* the connection subtree's head */
 static int hf_c_completeness = -1;
@@ -214,8 +216,9 @@ struct tpp_ends {
  * What the plugin keeps about one frame that carried a TCP segment, for the
  * whole file: the segment (the core's input, kept for a replay) and its
  * verdict, packed, since a capture of millions of frames keeps millions of
- * these (80 bytes instead of a struct tp_segment and a struct tp_verdict,
- * 176). frame_segment() and frame_verdict() give the full structs back.
+ * these (96 bytes instead of a struct tp_segment and a struct tp_verdict,
+ * 184; the TCP timestamps and the frame an ACK echoes take 16 of the 96).
+ * frame_segment() and frame_verdict() give the full structs back.
  * What the two share (frame, time, flags, length) is stored once. Frame
  * numbers are 32-bit in Wireshark, and so are connection indices here: the
  * core starts at most one connection per frame. Widest members first, so
@@ -230,6 +233,8 @@ struct tpp_frame {
 	guint32 stream;         /* tcp.stream */
 	guint32 conn, first_frame;
 	guint32 expected_ack, seen_ack;
+	guint32 tsval, tsecr;   /* with has_ts */
+	guint32 echoed_frame;   /* a frame number we fed, or 0 */
 	tp_anomaly_set anomalies;
 	guint16 window;
 	gint8 wscale;
@@ -247,11 +252,13 @@ struct tpp_frame {
 	guint step : 4;
 	guint orig_state : 4;
 	guint resp_state : 4;
+	guint has_ts : 1;
+	guint echo : 3;         /* enum tp_echo */
 };
 /* The bit-fields hold every value of the core's enums; a new member that
  * makes a frame bigger is a choice, not an accident. */
-G_STATIC_ASSERT(TP_PHASE_COUNT <= 8 && TP_STEP_COUNT <= 16 && TP_STATE_COUNT <= 16);
-G_STATIC_ASSERT(sizeof(struct tpp_frame) <= 80);
+G_STATIC_ASSERT(TP_PHASE_COUNT <= 8 && TP_STEP_COUNT <= 16 && TP_STATE_COUNT <= 16 && TP_ECHO_COUNT <= 8);
+G_STATIC_ASSERT(sizeof(struct tpp_frame) <= 96);
 
 static struct tpp_file {
 	struct tp_analyzer *an;
@@ -344,6 +351,9 @@ static void frame_pack_segment(struct tpp_file *f, struct tpp_frame *fr, const s
 	fr->len = s->len;
 	fr->wscale = s->wscale;
 	fr->checksum = s->checksum;
+	fr->has_ts = s->has_ts ? 1 : 0;
+	fr->tsval = s->tsval;
+	fr->tsecr = s->tsecr;
 	fr->stream = stream;
 }
 
@@ -366,6 +376,9 @@ static void frame_segment(const struct tpp_file *f, const struct tpp_frame *fr, 
 	s->len = fr->len;
 	s->wscale = fr->wscale;
 	s->checksum = (uint8_t)fr->checksum;
+	s->has_ts = (uint8_t)fr->has_ts;
+	s->tsval = fr->tsval;
+	s->tsecr = fr->tsecr;
 }
 
 /* Store v, the verdict on fr's segment (whose frame and time it repeats). */
@@ -388,6 +401,8 @@ static void frame_pack_verdict(struct tpp_frame *fr, const struct tp_verdict *v)
 	fr->syn_to_synack_ns = v->syn_to_synack_ns;
 	fr->synack_to_ack_ns = v->synack_to_ack_ns;
 	fr->anomalies = v->anomalies;
+	fr->echo = v->echo;
+	fr->echoed_frame = (guint32)v->echoed_frame; /* a frame number we fed */
 }
 
 static void frame_verdict(const struct tpp_frame *fr, struct tp_verdict *v)
@@ -412,6 +427,8 @@ static void frame_verdict(const struct tpp_frame *fr, struct tp_verdict *v)
 	v->syn_to_synack_ns = fr->syn_to_synack_ns;
 	v->synack_to_ack_ns = fr->synack_to_ack_ns;
 	v->anomalies = fr->anomalies;
+	v->echo = (uint8_t)fr->echo;
+	v->echoed_frame = fr->echoed_frame;
 }
 
 static struct tpp_frame *frame_at(struct tpp_file *f, guint i)
@@ -780,6 +797,10 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict
 	}
 	add_duration(t, hf_syn_to_synack, tvb, v->syn_to_synack_ns);
 	add_duration(t, hf_synack_to_ack, tvb, v->synack_to_ack_ns);
+	if (v->echo != TP_ECHO_NONE)
+		add_string(t, hf_echo, tvb, tp_echo_name((enum tp_echo)v->echo));
+	if (v->echoed_frame)
+		add_uint(t, hf_echoed_frame, tvb, (guint32)v->echoed_frame);
 	for (int i = 0; i < TP_A_COUNT; i++)
 		if (v->anomalies & TP_ABIT(i))
 			anomaly_item[i] = add_string(t, hf_anomaly, tvb, tp_anomaly_table[i].name);
@@ -1045,6 +1066,11 @@ static void proto_register_tcpphase(void)
 		  "First half of the handshake round trip, seen from the capture point", HFILL } },
 		{ &hf_synack_to_ack, { "SYN-ACK to ACK", "tcpphase.synack_to_ack", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0,
 		  "Second half of the handshake round trip, seen from the capture point", HFILL } },
+		{ &hf_echo, { "Timestamp echo", "tcpphase.echo", FT_STRING, BASE_NONE, NULL, 0x0,
+		  "On the ACK of a retransmitted SYN-ACK or FIN: which transmission its TSecr echoes: first, later "
+		  "(the latest), other, tie (a TSval on several segments: proves nothing) or no_ts", HFILL } },
+		{ &hf_echoed_frame, { "Echoed transmission", "tcpphase.echoed_frame", FT_FRAMENUM, BASE_NONE, NULL, 0x0,
+		  "The frame whose TSval this ACK's TSecr echoes: the transmission the peer received", HFILL } },
 		{ &hf_anomaly, { "Anomaly", "tcpphase.anomaly", FT_STRING, BASE_NONE, NULL, 0x0,
 		  "An anomaly id from the tcpphase anomaly table, e.g. half_open", HFILL } },
 		{ &hf_c, { "Connection", "tcpphase.connection", FT_NONE, BASE_NONE, NULL, 0x0,

@@ -306,6 +306,20 @@ static void put_anomalies_text(const struct out *o, struct line *l, tp_anomaly_s
 		put(l, OFF);
 }
 
+/* After the anomalies, which transmission an ACK's timestamp echoes:
+ * "echo first #9" (the frame whose TSval it is), "echo tie", ... */
+static void put_echo_text(struct line *l, const struct tp_verdict *v)
+{
+	if (v->echo == TP_ECHO_NONE)
+		return;
+	put(l, v->anomalies ? " echo " : "echo ");
+	put(l, tp_echo_name((enum tp_echo)v->echo));
+	if (v->echoed_frame) {
+		put(l, " #");
+		put_u64(l, v->echoed_frame);
+	}
+}
+
 static void segment_text(struct out *o, const struct tp_verdict *v)
 {
 	if (!o->header_done) {
@@ -335,6 +349,7 @@ static void segment_text(struct out *o, const struct tp_verdict *v)
 	put_col(&l, tp_state_name(v->orig_state), 12);
 	put_col(&l, tp_state_name(v->resp_state), 12);
 	put_anomalies_text(o, &l, v->anomalies);
+	put_echo_text(&l, v);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
 }
@@ -408,6 +423,15 @@ static void segment_json(struct out *o, const struct tp_verdict *v)
 		put(&l, ",\"synack_to_ack\":");
 		put_secs(&l, v->synack_to_ack_ns);
 	}
+	if (v->echo != TP_ECHO_NONE) {
+		put(&l, ",\"echo\":\"");
+		put(&l, tp_echo_name((enum tp_echo)v->echo));
+		put(&l, "\"");
+	}
+	if (v->echoed_frame) {
+		put(&l, ",\"echoed_frame\":");
+		put_u64(&l, v->echoed_frame);
+	}
 	put(&l, ",\"anomalies\":[");
 	put_anomalies(&l, v->anomalies, ",", 1);
 	put(&l, "]}\n");
@@ -418,7 +442,7 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 {
 	if (!o->header_done) {
 		fprintf(o->f, "type,frame,ts,uid,dir,flags,len,phase,step,rtx,orig_state,resp_state,expected_ack,"
-		              "seen_ack,anomalies\n");
+		              "seen_ack,anomalies,echo,echoed_frame\n");
 		o->header_done = 1;
 	}
 	char fl[12];
@@ -457,6 +481,11 @@ static void segment_csv(struct out *o, const struct tp_verdict *v)
 	}
 	put(&l, ",");
 	put_anomalies(&l, v->anomalies, ";", 0);
+	put(&l, ",");
+	put(&l, tp_echo_name((enum tp_echo)v->echo));
+	put(&l, ",");
+	if (v->echoed_frame)
+		put_u64(&l, v->echoed_frame);
 	put(&l, "\n");
 	fwrite(l.b, 1, l.n, o->f);
 }

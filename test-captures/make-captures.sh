@@ -34,7 +34,7 @@ ALL=(close-client-first close-server-first three-segment simultaneous-close half
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
      lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full
-     fragmented-syn)
+     fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -246,6 +246,34 @@ sc_lost-final-ack() { plain lost-final-ack cli 8010 40010; }
 # ACK and every re-ACK. Captured on the server side, which sits in LAST-ACK
 # and resends its FIN (at about +0.2, +0.4, +0.8, +1.7 s here) without an answer.
 sc_final-ack-unseen() { plain final-ack-unseen srv 8014 40014; }
+
+# As final-ack-unseen, but the client's rule goes after 1.2 s: the final ACK
+# and the re-ACKs of the server's first FIN retransmissions die at the
+# client's output, the re-ACK of the next one reaches the server. Captured on
+# the server side, with TCP timestamps (the default): that ACK echoes the
+# TSval of the server's first FIN, which the client got (its TIME-WAIT keeps
+# the TSval of the FIN that put it there).
+sc_lost-final-ack-srv() { plain lost-final-ack-srv srv 8018 40018; }
+
+# The same without TCP timestamps (the client's net.ipv4.tcp_timestamps=0,
+# so none are negotiated): from the server side nothing tells a lost FIN
+# from lost ACKs.
+sc_lost-final-ack-nots() {
+	ns_up
+	in_cli sysctl -qw net.ipv4.tcp_timestamps=0
+	cap_start $SRV veth-s
+	srv_start lost-final-ack-nots $S4 8019
+	client lost-final-ack-nots $S4 8019 $C4 40019
+	srv_wait
+	cap_stop lost-final-ack-nots
+}
+
+# The client's first FIN dies at the server's input (an nft rule the server
+# adds before its reply and removes 0.32 s later); the client, which closes
+# 0.2 s after the reply, resends it after its RTO and the server ACKs that
+# one, then closes (4-way). Captured on the client side: the FIN twice, the
+# server's ACK echoing the TSval of the second.
+sc_lost-first-fin() { plain lost-first-fin cli 8020 40020; }
 
 # A 4-way close that completes normally (as close-client-first), captured on
 # the client side, then cut after the server's FIN: a capture that stopped

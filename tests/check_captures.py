@@ -6,9 +6,11 @@ namespaces and provoked each behaviour (nftables drops, SO_LINGER, shutdown,
 a spoofed SYN flood, ...). expected.tsv says, per connection, what that
 implies: Zeek's conn_state, the anomalies that must be reported (and those
 that must not, where the scenario rules them out), both endpoints' final
-RFC 9293 states, and for some segments what that segment must show (an
-anomaly, a state after it). Those expectations come from the script and
-from what the kernel did (checked with tshark), never from tcpphase.
+RFC 9293 states, and (expect_frames) what single segments must show: an
+anomaly on a given frame or not, the states after it, and which
+transmission an ACK's TCP timestamp echoes (echo, echoed_frame). Those
+expectations come from the script and from what the kernel did (checked
+with tshark), never from tcpphase.
 
 The comparison with tshark's tcp.stream and tcp.completeness, for these
 captures and the Zeek traces alike, is check_wireshark.py.
@@ -51,14 +53,15 @@ def check_frames(name, spec, segs):
         key, val = what.split("=", 1)
         v = by_frame.get(int(where))
         if v is None:
-            check(False, f"{name}: frame {where} has a verdict")
+            check(False, f"{name}: frame {where} is a segment of the connection")
             continue
         if key == "anomaly":
             check(val in v["anomalies"], f"{name}: frame {where} reports {val} (got {v['anomalies']})")
         elif key == "not_anomaly":
             check(val not in v["anomalies"], f"{name}: frame {where} does not report {val}")
         else:
-            check(v[key] == val, f"{name}: frame {where} {key} {v[key]} (expected {val})")
+            got = str(v.get(key, ""))
+            check(got == val, f"{name}: frame {where} {key} {got or '-'} (expected {val})")
 
 
 def main():
@@ -111,7 +114,7 @@ def main():
                 e = r[f"expect_{side}_final"]
                 if e != "-":
                     check(c[f"{side}_state"] == e, f"{name}: final {side} state {c[side + '_state']} (expected {e})")
-            check_frames(name, r.get("expect_frames", "-"), segs)
+            check_frames(name, r.get("expect_frames", "-"), [s for s in segs if s["uid"] == c["uid"]])
 
     finish("all capture checks passed")
 

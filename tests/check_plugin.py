@@ -73,8 +73,8 @@ TCP_PREFS = ["-o", "tcp.analyze_sequence_numbers:TRUE", "-o", "tcp.relative_sequ
              "-o", "tcp.check_checksum:FALSE", "-o", "tcp.desegment_tcp_streams:TRUE"]
 
 FIELDS = ["frame.number", "tcpphase.uid", "tcpphase.dir", "tcpphase.phase", "tcpphase.step",
-          "tcpphase.orig_state", "tcpphase.resp_state", "tcpphase.anomaly",
-          "tcpphase.stream", "tcpphase.conn.completeness", "tcp.stream", "tcp.completeness",
+          "tcpphase.orig_state", "tcpphase.resp_state", "tcpphase.anomaly", "tcpphase.echo",
+          "tcpphase.echoed_frame", "tcpphase.stream", "tcpphase.conn.completeness", "tcp.stream", "tcp.completeness",
           "frame.protocols", "tcp.len", "ip.fragment.count", "ipv6.fragment.count"]
 
 
@@ -114,13 +114,15 @@ def plugin_view(r):
     an = [a for a in r["tcpphase.anomaly"].split("|") if a]
     return {"uid": r["tcpphase.uid"], "dir": r["tcpphase.dir"], "phase": r["tcpphase.phase"],
             "step": r["tcpphase.step"], "orig_state": r["tcpphase.orig_state"],
-            "resp_state": r["tcpphase.resp_state"], "anomalies": sorted(an)}
+            "resp_state": r["tcpphase.resp_state"], "anomalies": sorted(an),
+            "echo": r["tcpphase.echo"], "echoed_frame": r["tcpphase.echoed_frame"]}
 
 
 def cli_view(s):
     return {"uid": s["uid"], "dir": s["dir"], "phase": s["phase"], "step": s["step"],
             "orig_state": s["orig_state"], "resp_state": s["resp_state"],
-            "anomalies": sorted(s["anomalies"])}
+            "anomalies": sorted(s["anomalies"]),
+            "echo": s.get("echo", ""), "echoed_frame": str(s.get("echoed_frame", ""))}
 
 
 # ---- decoding differences: why only one side saw a segment -----------------

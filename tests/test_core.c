@@ -41,6 +41,8 @@ struct fx {
 	uint32_t client_ip; /* low byte of the client address, varied by the flood test */
 	uint16_t client_port;
 	int next_bad_checksum; /* the next segment's checksum was verified bad */
+	int next_ts;           /* the next segment carries TCP timestamps: */
+	uint32_t next_tsval, next_tsecr;
 };
 
 static void on_amend(void *u, const struct tp_amend *a)
@@ -126,8 +128,22 @@ static struct tp_verdict *seg(struct fx *f, int from_client, uint16_t flags, uin
 	s.ip_len = 40 + len;
 	s.checksum = f->next_bad_checksum ? TP_CSUM_BAD : TP_CSUM_GOOD;
 	f->next_bad_checksum = 0;
+	s.has_ts = (uint8_t)f->next_ts;
+	s.tsval = f->next_tsval;
+	s.tsecr = f->next_tsecr;
+	f->next_ts = 0;
 	tp_feed(f->an, &s, &f->v[s.frame]);
 	return &f->v[s.frame];
+}
+
+/* seg() with a timestamps option (TSval, TSecr). */
+static struct tp_verdict *seg_ts(struct fx *f, int from_client, uint16_t flags, uint32_t seq, uint32_t ack,
+                                 uint32_t len, int dt_ms, uint32_t tsval, uint32_t tsecr)
+{
+	f->next_ts = 1;
+	f->next_tsval = tsval;
+	f->next_tsecr = tsecr;
+	return seg(f, from_client, flags, seq, ack, len, dt_ms);
 }
 
 static void assert_states(const struct tp_verdict *v, enum tp_state o, enum tp_state r)
@@ -341,6 +357,201 @@ static void test_fin_resent_then_acked(void **state)
 	tp_finish(f->an);
 	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
 	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_FIN_RETRANSMIT));
+}
+
+/* ---- which transmission arrived: TCP timestamps (core/tsecho.c) ---------- */
+
+/* open_conn, then a client-first 4-way close up to the server's FIN with
+ * timestamps on (client clock 100.., server clock 5000..): the server's FIN
+ * carries TSval 5300. Returns its frame. */
+static uint64_t close_to_last_ack_ts(struct fx *f)
+{
+	open_conn(f);
+	seg_ts(f, C, FIN | ACK, 1101, 5101, 0, 10, 100, 4990);
+	seg_ts(f, S, ACK, 5101, 1102, 0, 40, 5040, 100);
+	struct tp_verdict *v = seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 260, 5300, 100);
+	assert_states(v, TP_TIME_WAIT, TP_LAST_ACK);
+	return v->frame;
+}
+
+/* Server vantage: the FIN three times, then an ACK echoing the first FIN's
+ * TSval. The first FIN arrived, so the final ACKs were lost: lost_final_ack,
+ * on the late ACK and on the FIN (kernel capture lost-final-ack-srv.pcap). */
+static void test_echo_first_fin_proves_lost_final_ack(void **state)
+{
+	struct fx *f = *state;
+	uint64_t fin = close_to_last_ack_ts(f);
+	struct tp_verdict *r1 = seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	struct tp_verdict *r2 = seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 420, 5930, 100);
+	assert_false(HAS(r1, TP_A_LOST_FINAL_ACK));
+	assert_int_equal(r2->echo, TP_ECHO_NONE);
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5300);
+	assert_int_equal(v->step, TP_STEP_FINAL_ACK);
+	assert_int_equal(v->echo, TP_ECHO_FIRST);
+	assert_int_equal(v->echoed_frame, fin);
+	assert_true(HAS(v, TP_A_LOST_FINAL_ACK));
+	assert_states(v, TP_TIME_WAIT, TP_CLOSED);
+	assert_true(HAS(&f->v[fin], TP_A_LOST_FINAL_ACK));
+	assert_states(&f->v[fin], TP_TIME_WAIT, TP_LAST_ACK);
+	/* only the first ACK since the latest transmission is judged */
+	v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2001, 5300);
+	assert_int_equal(v->echo, TP_ECHO_NONE);
+	tp_finish(f->an);
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_int_equal(f->rec[0].resp_state, TP_CLOSED);
+	assert_int_equal(tp_stats(f->an)->anomalies[TP_A_LOST_FINAL_ACK], 2);
+}
+
+/* The ACK echoes the latest FIN: that one arrived; whether the first did is
+ * not known (a receiver may take a duplicate's TSval): no lost_final_ack
+ * (kernel capture lost-first-fin.pcap, on the first closer's FIN). */
+static void test_echo_later_fin_concludes_nothing(void **state)
+{
+	struct fx *f = *state;
+	close_to_last_ack_ts(f);
+	struct tp_verdict *r = seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5510);
+	assert_int_equal(v->echo, TP_ECHO_LATER);
+	assert_int_equal(v->echoed_frame, r->frame);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+	tp_finish(f->an);
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+	assert_true(f->rec[0].anomalies & TP_ABIT(TP_A_FIN_RETRANSMIT));
+}
+
+/* An echo of neither the first nor the latest transmission (one between
+ * them) names no frame and proves nothing. */
+static void test_echo_other_fin(void **state)
+{
+	struct fx *f = *state;
+	close_to_last_ack_ts(f);
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 420, 5930, 100);
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5510);
+	assert_int_equal(v->echo, TP_ECHO_OTHER);
+	assert_int_equal(v->echoed_frame, 0);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+}
+
+/* Two transmissions within one tick of the sender's clock carry the same
+ * TSval: the echo names neither, no conclusion. */
+static void test_echo_tie_between_transmissions(void **state)
+{
+	struct fx *f = *state;
+	close_to_last_ack_ts(f);
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 0, 5300, 100); /* same tick */
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5300);
+	assert_int_equal(v->echo, TP_ECHO_TIE);
+	assert_int_equal(v->echoed_frame, 0);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+	tp_finish(f->an);
+	assert_false(f->rec[0].anomalies & TP_ABIT(TP_A_LOST_FINAL_ACK));
+}
+
+/* The first FIN shares its TSval with the sender's ACK just before it: the
+ * peer echoing it may have received only that ACK. Tie, no conclusion. */
+static void test_echo_tie_with_another_segment(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	seg_ts(f, C, FIN | ACK, 1101, 5101, 0, 10, 100, 4990);
+	seg_ts(f, S, ACK, 5101, 1102, 0, 40, 5300, 100);
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 0, 5300, 100); /* same tick as the ACK */
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5300);
+	assert_int_equal(v->echo, TP_ECHO_TIE);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+	/* and a later segment with the first FIN's TSval makes a tie too */
+	f->client_port++;
+	close_to_last_ack_ts(f);
+	seg_ts(f, S, ACK, 5101, 1102, 0, 0, 5300, 100);
+	seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 5300);
+	assert_int_equal(v->echo, TP_ECHO_TIE);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+}
+
+/* Without timestamps the resent-then-acked FIN stays unexplained (kernel
+ * capture lost-final-ack-nots.pcap). */
+static void test_echo_without_timestamps(void **state)
+{
+	struct fx *f = *state;
+	close_to_last_ack(f);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
+	struct tp_verdict *v = seg(f, C, ACK, 1102, 5102, 0, 1);
+	assert_int_equal(v->echo, TP_ECHO_NO_TS);
+	assert_int_equal(v->echoed_frame, 0);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+	/* the ACK has them but the FINs had not: no evidence either */
+	f->client_port++;
+	close_to_last_ack(f);
+	seg(f, S, FIN | ACK, 5101, 1102, 0, 210);
+	v = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 2000, 0);
+	assert_int_equal(v->echo, TP_ECHO_NO_TS);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+}
+
+/* Client vantage: the final ACK seen, the FIN again (lost_final_ack already
+ * known), the ACK again echoing the first FIN (kernel capture
+ * lost-final-ack.pcap): the echo is shown, the anomaly not counted twice. */
+static void test_echo_first_fin_at_client_vantage(void **state)
+{
+	struct fx *f = *state;
+	uint64_t fin = close_to_last_ack_ts(f);
+	struct tp_verdict *a1 = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 400, 5300);
+	assert_int_equal(a1->echo, TP_ECHO_NONE); /* the FIN was sent once so far */
+	struct tp_verdict *r = seg_ts(f, S, FIN | ACK, 5101, 1102, 0, 210, 5510, 100);
+	assert_true(HAS(r, TP_A_LOST_FINAL_ACK));
+	struct tp_verdict *a2 = seg_ts(f, C, ACK, 1102, 5102, 0, 1, 610, 5300);
+	assert_int_equal(a2->echo, TP_ECHO_FIRST);
+	assert_int_equal(a2->echoed_frame, fin);
+	assert_false(HAS(a2, TP_A_LOST_FINAL_ACK));
+	assert_false(HAS(&f->v[fin], TP_A_LOST_FINAL_ACK));
+	assert_int_equal(tp_stats(f->an)->anomalies[TP_A_LOST_FINAL_ACK], 2); /* a1 and r */
+}
+
+/* The first closer's FIN: an echo of its first transmission shows the ACK
+ * of it was lost, which is no final ACK. */
+static void test_echo_first_fin1_is_no_final_ack(void **state)
+{
+	struct fx *f = *state;
+	open_conn(f);
+	struct tp_verdict *fin = seg_ts(f, C, FIN | ACK, 1101, 5101, 0, 10, 100, 4990);
+	seg_ts(f, C, FIN | ACK, 1101, 5101, 0, 210, 310, 4990);
+	struct tp_verdict *v = seg_ts(f, S, ACK, 5101, 1102, 0, 1, 5300, 100);
+	assert_int_equal(v->step, TP_STEP_FIN1_ACK);
+	assert_int_equal(v->echo, TP_ECHO_FIRST);
+	assert_int_equal(v->echoed_frame, fin->frame);
+	assert_false(HAS(v, TP_A_LOST_FINAL_ACK));
+}
+
+/* Server vantage of a handshake: the SYN-ACK twice, then the client's ACK.
+ * Echoing the first SYN-ACK: it arrived and the handshake's ACK was lost;
+ * echoing the second: that one arrived. */
+static void test_echo_synack(void **state)
+{
+	struct fx *f = *state;
+	seg_ts(f, C, SYN, 1000, 0, 0, 0, 100, 0);
+	struct tp_verdict *sa1 = seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1, 5000, 100);
+	struct tp_verdict *sa2 = seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1000, 6000, 100);
+	assert_true(HAS(sa2, TP_A_SYNACK_RETRANSMIT));
+	struct tp_verdict *v = seg_ts(f, C, ACK, 1001, 5001, 0, 10, 1110, 5000);
+	assert_int_equal(v->step, TP_STEP_HS_ACK);
+	assert_int_equal(v->echo, TP_ECHO_FIRST);
+	assert_int_equal(v->echoed_frame, sa1->frame);
+	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	/* the data after it is not judged again */
+	v = seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 1, 1111, 5000);
+	assert_int_equal(v->echo, TP_ECHO_NONE);
+
+	f->client_port++;
+	seg_ts(f, C, SYN, 1000, 0, 0, 0, 100, 0);
+	seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1, 5000, 100);
+	sa2 = seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1000, 6000, 100);
+	v = seg_ts(f, C, ACK, 1001, 5001, 0, 10, 1110, 6000);
+	assert_int_equal(v->echo, TP_ECHO_LATER);
+	assert_int_equal(v->echoed_frame, sa2->frame);
+	assert_int_equal(v->anomalies, 0);
 }
 
 /* An ACK that covers more than the FIN: the step still counts, the number is flagged. */
@@ -1023,6 +1234,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_ends_in_last_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_resent_never_acked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fin_resent_then_acked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_first_fin_proves_lost_final_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_later_fin_concludes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_other_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_tie_between_transmissions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_tie_with_another_segment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_without_timestamps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_first_fin_at_client_vantage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_first_fin1_is_no_final_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_echo_synack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_bad_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_checksum_not_analysed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_wireshark_keeps_stray, setup, teardown),

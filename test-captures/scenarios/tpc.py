@@ -19,7 +19,9 @@ Scenarios (both roles): close-client-first, close-server-first,
 three-segment, simultaneous-close, half-close, reset-by-client,
 reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
 final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
-fragmented-syn (server only: its client is frag-client).
+fragmented-syn (server only: its client is frag-client), stale-reconnect,
+lost-handshake-ack-cli, lost-handshake-ack-srv, peer-crash, backlog-full,
+lost-final-ack-srv, lost-final-ack-nots, lost-first-fin.
 """
 import argparse
 import json
@@ -169,7 +171,8 @@ def serve_one(sc, c, peer, rnd, args):
         nft("flush", "chain", "inet", "tpc", "out")
         log("peer-crash: state dropped silently")
 
-    elif sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo", "fragmented-syn"):
+    elif sc in ("close-client-first", "capture-cut", "final-ack-unseen", "tfo", "fragmented-syn",
+              "lost-final-ack-srv", "lost-final-ack-nots"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client's FIN
@@ -242,6 +245,23 @@ def serve_one(sc, c, peer, rnd, args):
         nft("flush", "chain", "inet", "tpc", "in")
         log("lost-final-ack: rule removed")
         time.sleep(1.0)
+
+    elif sc == "lost-first-fin":
+        # The client closes 0.2 s after our reply; its first FIN dies at our
+        # input (the client-side capture saw it), the rule is gone before
+        # its retransmission (RTO >= 200 ms) comes.
+        req = recv_line(c)
+        cport = peer[1]
+        nft("add", "rule", "inet", "tpc", "in", "ip", "saddr", peer[0], "tcp", "sport", str(cport),
+            "tcp", "dport", str(args.port), "tcp", "flags", "&", "fin", "==", "fin", "counter", "drop")
+        c.sendall(b"reply to " + req)
+        time.sleep(0.32)
+        nft("flush", "chain", "inet", "tpc", "in")
+        log("lost-first-fin: rule removed")
+        recv_all(c)              # the client's FIN, the second time
+        time.sleep(0.3)          # our ACK alone first: 4-way close
+        c.close()
+        time.sleep(0.5)
 
     elif sc == "port-reuse":
         req = recv_line(c)
@@ -382,9 +402,11 @@ def client(args):
 
     s = connect(args)
     if sc in ("close-client-first", "three-segment", "lost-final-ack", "ipv6", "capture-cut",
-              "final-ack-unseen"):
+              "final-ack-unseen", "lost-final-ack-srv", "lost-final-ack-nots", "lost-first-fin"):
         s.sendall(b"hello %s\n" % sc.encode())
         recv_line(s)
+        if sc == "lost-first-fin":
+            time.sleep(0.2)      # the server's drop rule is in place
         if sc in ("three-segment", "ipv6"):
             time.sleep(0.1)      # let the whole reply arrive
             while True:          # drain so close() sends FIN, not RST
@@ -404,6 +426,17 @@ def client(args):
             nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.bind_port),
                 "tcp", "flags", "==", "ack", "counter", "drop")
             time.sleep(2.5)
+        elif sc in ("lost-final-ack-srv", "lost-final-ack-nots"):
+            # As final-ack-unseen, but only for 1.2 s: the final ACK and the
+            # re-ACKs of the server's first retransmissions die at our output;
+            # the re-ACK of the next one (about +1.7 s) reaches the server.
+            nft("add", "chain", "inet", "tpc", "out", "{ type filter hook output priority 0; }")
+            nft("add", "rule", "inet", "tpc", "out", "tcp", "sport", str(args.bind_port),
+                "tcp", "flags", "==", "ack", "counter", "drop")
+            time.sleep(1.2)
+            nft("flush", "chain", "inet", "tpc", "out")
+            log(f"{sc}: output rule removed")
+            time.sleep(2.0)
         else:
             time.sleep(1.5)
 

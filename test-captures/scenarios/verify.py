@@ -20,7 +20,8 @@ import sys
 
 FIELDS = ["frame.number", "frame.time_relative", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst",
           "ipv6.dst", "tcp.dstport", "tcp.stream", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
-          "tcp.len", "tcp.analysis.retransmission", "tcp.completeness"]
+          "tcp.len", "tcp.analysis.retransmission", "tcp.completeness", "tcp.options.timestamp.tsval",
+          "tcp.options.timestamp.tsecr"]
 
 SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 M32 = 1 << 32
@@ -41,6 +42,9 @@ class Pkt:
         self.len = int(v[12])
         self.rtx = bool(v[13])
         self.completeness = int(v[14] or 0)
+        # TCP timestamps (RFC 7323), None without the option
+        self.tsval = int(v[15]) if len(v) > 15 and v[15] else None
+        self.tsecr = int(v[16]) if len(v) > 16 and v[16] else None
 
     def has(self, f):
         return bool(self.flags & f)
@@ -135,7 +139,18 @@ C6, S6 = "fd00:99::1", "fd00:99::2"
 def row(pcap, scen, oh, op, rh, rp, cs, an, of, rf, why="", forbid="-", frames=()):
     """forbid: anomalies that must not be reported ("*": none at all).
     frames: what single segments must show, (frame, key, value) with key
-    anomaly (reported on it), not_anomaly, orig_state or resp_state (after it)."""
+    anomaly (reported on it), not_anomaly, or a key of the segment's verdict
+    (orig_state, resp_state after it; echo, echoed_frame); or as a string,
+    ";"-separated "FRAME +ANOMALY", "FRAME -ANOMALY", "FRAME key=value"."""
+    if isinstance(frames, str):
+        items = []
+        for it in filter(None, frames.split(";")):
+            f, what = it.split(" ", 1)
+            if what[0] in "+-":
+                items.append((f, "anomaly" if what[0] == "+" else "not_anomaly", what[1:]))
+            else:
+                items.append((f,) + tuple(what.split("=", 1)))
+        frames = items
     fr = ";".join(f"{f}:{k}={v}" for f, k, v in frames) or "-"
     return dict(pcap=pcap, scenario=scen, orig_h=oh, orig_p=op, resp_h=rh, resp_p=rp,
                 expect_conn_state=cs, expect_anomalies=an, expect_orig_final=of, expect_resp_final=rf,
@@ -294,8 +309,12 @@ def v_lost_final_ack(pk, d):
     need(len(final) == 2, "the client sent the final ACK twice")
     need(sf[0].frame < final[0].frame < sf[1].frame < final[1].frame, "FIN, ACK, FIN again, ACK again")
     need(sf[1].t - sf[0].t >= 0.2, "retransmitted after >= 200 ms (RTO)")
+    # the client (TIME-WAIT) echoes the TSval of the FIN that put it there
+    e = echoed(pk, (S4, 8010), final[1].tsecr)
+    need(e is sf[0], f"the second final ACK #{final[1].frame} echoes the TSval of the first FIN alone")
+    frames = f"{final[1].frame} echo=first;{final[1].frame} echoed_frame={sf[0].frame}"
     return [row("lost-final-ack.pcap", "lost-final-ack", C4, 40010, S4, 8010, "SF", "lost_final_ack,fin_retransmit",
-                "TIME-WAIT", "CLOSED")], \
+                "TIME-WAIT", "CLOSED", frames=frames)], \
         (f"{shape}; server FIN #{sf[0].frame}, final ACK #{final[0].frame} (dropped at the server input), "
          f"FIN again #{sf[1].frame} after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
 
@@ -324,6 +343,81 @@ def v_final_ack_unseen(pk, d):
                 "lost_final_ack,fin_retransmit", "TIME-WAIT", "LAST-ACK")], \
         (f"client FIN #{cf[0].frame}; server FIN #{sf[0].frame}, resent at "
          + ", ".join(f"+{p.t - sf[0].t:.2f}" for p in sf[1:]) + " s; no ACK of it (dropped at the client's output)")
+
+
+def echoed(pk, sender, tsecr):
+    """The one segment of sender whose TSval is tsecr; None if no segment or
+    several carry it (then the echo names none of them)."""
+    xs = [p for p in pk if (p.src, p.sport) == sender and p.tsval is not None and p.tsval == tsecr]
+    return xs[0] if len(xs) == 1 else None
+
+
+def fin_resent_then_acked(pk, cl, srv):
+    """The server's FIN (LAST-ACK) sent 2+ times, then acknowledged: its
+    FINs and the first ACK of it that reached the capture point."""
+    c, s, cf, sf = to_last_ack(pk, cl)
+    need(len(sf) >= 2 and len({p.seq for p in sf}) == 1 and all(p.rtx for p in sf[1:]),
+         "the server sent the same FIN 2+ times (tshark: retransmissions)")
+    need(all(b.t - a.t >= 0.2 for a, b in zip(sf, sf[1:])), "each resent after >= 200 ms (RTO)")
+    acked = [p for p in c if acks(p, sf[0].end_seq)]
+    need(acked and acked[0].frame > sf[-1].frame, "an ACK of it reached the capture point after the last one")
+    return c, s, cf, sf, acked[0]
+
+
+def v_lost_final_ack_srv(pk, d):
+    cl, srv = (C4, 40018), (S4, 8018)
+    c, s, cf, sf, a = fin_resent_then_acked(pk, cl, srv)
+    need(all(p.tsval is not None for p in pk), "TCP timestamps on every segment")
+    e = echoed(pk, srv, a.tsecr)
+    need(e is sf[0], f"the ACK's TSecr {a.tsecr} is the TSval of the first FIN #{sf[0].frame} and of no other "
+                     f"server segment (echoes #{e.frame if e else '-'})")
+    frames = f"{a.frame} echo=first;{a.frame} echoed_frame={sf[0].frame};{a.frame} +lost_final_ack;" \
+             f"{sf[0].frame} +lost_final_ack"
+    return [row("lost-final-ack-srv.pcap", "lost-final-ack-srv", C4, 40018, S4, 8018, "SF",
+                "lost_final_ack,fin_retransmit", "TIME-WAIT", "CLOSED", frames=frames)], \
+        (f"server FIN #{sf[0].frame} TSval {sf[0].tsval}, resent at "
+         + ", ".join(f"+{p.t - sf[0].t:.2f}" for p in sf[1:])
+         + f" s; final ACKs dropped at the client's output; ACK #{a.frame} at +{a.t - sf[0].t:.2f} s "
+           f"echoes TSval {a.tsecr} = FIN #{sf[0].frame}'s (no other server segment has it)")
+
+
+def v_lost_final_ack_nots(pk, d):
+    cl, srv = (C4, 40019), (S4, 8019)
+    c, s, cf, sf, a = fin_resent_then_acked(pk, cl, srv)
+    need(not any(p.tsval is not None or p.tsecr is not None for p in pk), "no TCP timestamps at all")
+    # The final ACKs were lost (the client's output dropped them), but at the
+    # server's vantage and without timestamps nothing shows it: a lost first
+    # FIN looks the same. No claim without evidence.
+    frames = f"{a.frame} echo=no_ts;{a.frame} -lost_final_ack"
+    return [row("lost-final-ack-nots.pcap", "lost-final-ack-nots", C4, 40019, S4, 8019, "SF", "fin_retransmit",
+                "TIME-WAIT", "CLOSED", forbid="lost_final_ack", frames=frames)], \
+        (f"no timestamps; server FIN #{sf[0].frame} resent at "
+         + ", ".join(f"+{p.t - sf[0].t:.2f}" for p in sf[1:])
+         + f" s, ACK #{a.frame} at +{a.t - sf[0].t:.2f} s")
+
+
+def v_lost_first_fin(pk, d):
+    cl = (C4, 40020)
+    only_stream(pk)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    cf = [p for p in c if p.has(FIN)]
+    need(len(cf) >= 2 and len({p.seq for p in cf}) == 1 and all(p.rtx for p in cf[1:]),
+         "the client sent the same FIN 2+ times (tshark: retransmissions)")
+    acked = [p for p in s if acks(p, cf[0].end_seq)]
+    need(acked and acked[0].frame > cf[-1].frame, "the server acknowledged the FIN only after the last one")
+    a = acked[0]
+    need(all(p.tsval is not None for p in pk), "TCP timestamps on every segment")
+    e = echoed(pk, cl, a.tsecr)
+    need(e is cf[-1], f"the server's ACK #{a.frame} echoes the TSval of the last FIN #{cf[-1].frame} alone "
+                      f"(echoes #{e.frame if e else '-'})")
+    first, shape = close_shape(pk, cl)
+    need(first == "client", "client closed first")
+    frames = f"{a.frame} echo=later;{a.frame} echoed_frame={cf[-1].frame};{a.frame} -lost_final_ack"
+    return [row("lost-first-fin.pcap", "lost-first-fin", C4, 40020, S4, 8020, "SF", "fin_retransmit",
+                "TIME-WAIT", "CLOSED", shape, forbid="lost_final_ack", frames=frames)], \
+        (f"client FIN #{cf[0].frame} dropped at the server's input, resent #{cf[-1].frame} after "
+         f"{cf[-1].t - cf[0].t:.3f} s; server ACK #{a.frame} echoes its TSval {a.tsecr}; {shape}")
 
 
 def cut(full, out):
@@ -514,7 +608,7 @@ def v_stale_reconnect(pk, d):
          f"RST #{rst.frame} seq={rst.seq}, SYN again #{rest[0].frame} {rest[0].t - syn.t:.3f} s later; {shape}")
 
 
-def lost_handshake_ack(pk, cl, client_side):
+def lost_handshake_ack(pk, cl, srv, client_side):
     only_stream(pk)
     c, s = split(pk, cl)
     sa = [p for p in s if p.flags == SYN | ACK]
@@ -530,28 +624,36 @@ def lost_handshake_ack(pk, cl, client_side):
     else:
         need(len(hs_acks) == 1 and hs_acks[0].frame > sa[1].frame, "at the server only the second ACK arrived")
     first, shape = close_shape(pk, cl)
+    # the client keeps the TSval of the SYN-ACK that established it, so the
+    # ACK that answers the SYN-ACK sent again echoes the first one
+    a = hs_acks[-1]
+    need(all(p.tsval is not None for p in pk), "TCP timestamps on every segment")
+    e = echoed(pk, srv, a.tsecr)
+    need(e is sa[0], f"ACK #{a.frame} echoes the TSval of the first SYN-ACK #{sa[0].frame} alone")
     return sa, hs_acks, shape
 
 
 def v_lost_handshake_ack_cli(pk, d):
     cl = (C4, 40019)
-    sa, acks_, shape = lost_handshake_ack(pk, cl, True)
+    sa, acks_, shape = lost_handshake_ack(pk, cl, (S4, 8019), True)
     return [row("lost-handshake-ack-cli.pcap", "lost-handshake-ack-cli", C4, 40019, S4, 8019, "SF",
                 "lost_handshake_ack,synack_retransmit", "TIME-WAIT", "CLOSED", shape,
                 frames=[(acks_[0].frame, "anomaly", "lost_handshake_ack"), (acks_[0].frame, "resp_state", "SYN-RECEIVED"),
-                        (sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[1].frame, "resp_state", "ESTABLISHED")])], \
+                        (sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[1].frame, "resp_state", "ESTABLISHED"),
+                        (acks_[1].frame, "echo", "first"), (acks_[1].frame, "echoed_frame", sa[0].frame)])], \
         (f"ACK #{acks_[0].frame} (dropped at the server's input), SYN-ACK again #{sa[1].frame} "
          f"{sa[1].t - acks_[0].t:.3f} s later, ACK again #{acks_[1].frame}; {shape}")
 
 
 def v_lost_handshake_ack_srv(pk, d):
     cl = (C4, 40021)
-    sa, acks_, shape = lost_handshake_ack(pk, cl, False)
+    sa, acks_, shape = lost_handshake_ack(pk, cl, (S4, 8021), False)
     # at the server the two losses look alike without timestamps: a lost
     # SYN-ACK or a lost ACK; only the retransmission is certain
     return [row("lost-handshake-ack-srv.pcap", "lost-handshake-ack-srv", C4, 40021, S4, 8021, "SF",
                 "synack_retransmit", "TIME-WAIT", "CLOSED", shape,
-                frames=[(sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[0].frame, "resp_state", "ESTABLISHED")])], \
+                frames=[(sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[0].frame, "resp_state", "ESTABLISHED"),
+                        (acks_[0].frame, "echo", "first"), (acks_[0].frame, "echoed_frame", sa[0].frame)])], \
         f"SYN-ACK #{sa[0].frame}, again #{sa[1].frame} (the first ACK died at the client's output), ACK #{acks_[0].frame}; {shape}"
 
 
@@ -608,6 +710,9 @@ SCENARIOS = {
     "peer-crash": v_peer_crash,
     "backlog-full": v_backlog_full,
     "fragmented-syn": v_fragmented_syn,
+    "lost-final-ack-srv": v_lost_final_ack_srv,
+    "lost-final-ack-nots": v_lost_final_ack_nots,
+    "lost-first-fin": v_lost_first_fin,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
