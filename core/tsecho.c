@@ -12,7 +12,8 @@
  *   - an echo of the first transmission's TSval proves the first
  *     transmission arrived, so every retransmission answered a lost (or
  *     late) ACK; for the second FIN of a close (the LAST-ACK side's), that is
- *     lost_final_ack, provable at either vantage;
+ *     lost_final_ack, and for a SYN-ACK lost_handshake_ack, both provable
+ *     at either vantage;
  *   - an echo of the latest transmission proves that one arrived and nothing
  *     about the earlier ones: a receiver may take the TSval of a duplicate
  *     into TS.Recent (RFC 7323 4.3: SEG.SEQ <= Last.ACK.sent), so the echo
@@ -119,7 +120,24 @@ static void judge(struct tp_analyzer *an, struct tp_conn *c, int si, const struc
 	if (t->n < 2)
 		return; /* sent once: nothing to tell apart */
 	v->echo = (uint8_t)echo_of(t, s, &v->echoed_frame);
-	if (v->echo != TP_ECHO_FIRST || t->kind != TP_TX_FIN)
+	if (v->echo != TP_ECHO_FIRST)
+		return;
+	if (t->kind == TP_TX_SYNACK) {
+		/* R's first SYN-ACK arrived, and its peer answers a SYN-ACK at
+		 * once: that ACK never reached R's TCP, which resent the SYN-ACK
+		 * from SYN-RECEIVED. At R's side the lost ACK is not in the
+		 * capture: the verdict goes on this ACK and on the SYN-ACK sent
+		 * again. At the peer's side conn.c proved it already. */
+		if (!((c->anomalies | v->anomalies) & TP_ABIT(TP_A_LOST_HANDSHAKE_ACK))) {
+			v->anomalies |= TP_ABIT(TP_A_LOST_HANDSHAKE_ACK);
+			/* and the peer was ESTABLISHED when R resent it, not unknown */
+			int peer = TP_ESTABLISHED, r = TP_SYN_RECEIVED;
+			tp_conn_amend(an, c, t->last_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si == 0 ? peer : r,
+			              si == 0 ? r : peer);
+		}
+		return;
+	}
+	if (t->kind != TP_TX_FIN)
 		return;
 	/* R's FIN arrived the first time. If it was the second FIN of the close
 	 * (R in LAST-ACK), every final ACK before this one was lost (or came

@@ -540,6 +540,12 @@ static void test_echo_synack(void **state)
 	assert_int_equal(v->echo, TP_ECHO_FIRST);
 	assert_int_equal(v->echoed_frame, sa1->frame);
 	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	/* the first SYN-ACK arrived, so the client's answer to it was lost: on
+	 * this ACK and, amended, on the SYN-ACK sent again, where the client
+	 * was ESTABLISHED (not unknown) */
+	assert_true(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+	assert_true(HAS(sa2, TP_A_LOST_HANDSHAKE_ACK));
+	assert_states(sa2, TP_ESTABLISHED, TP_SYN_RECEIVED);
 	/* the data after it is not judged again */
 	v = seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 1, 1111, 5000);
 	assert_int_equal(v->echo, TP_ECHO_NONE);

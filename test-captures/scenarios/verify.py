@@ -648,11 +648,14 @@ def v_lost_handshake_ack_cli(pk, d):
 def v_lost_handshake_ack_srv(pk, d):
     cl = (C4, 40021)
     sa, acks_, shape = lost_handshake_ack(pk, cl, (S4, 8021), False)
-    # at the server the two losses look alike without timestamps: a lost
-    # SYN-ACK or a lost ACK; only the retransmission is certain
+    # at the server the two losses look alike without timestamps (a lost
+    # SYN-ACK or a lost ACK); the ACK's echo of the first SYN-ACK proves that
+    # one arrived, so the client's answer to it was lost
     return [row("lost-handshake-ack-srv.pcap", "lost-handshake-ack-srv", C4, 40021, S4, 8021, "SF",
-                "synack_retransmit", "TIME-WAIT", "CLOSED", shape,
-                frames=[(sa[1].frame, "resp_state", "SYN-RECEIVED"), (acks_[0].frame, "resp_state", "ESTABLISHED"),
+                "synack_retransmit,lost_handshake_ack", "TIME-WAIT", "CLOSED", shape,
+                frames=[(sa[1].frame, "resp_state", "SYN-RECEIVED"), (sa[1].frame, "orig_state", "ESTABLISHED"),
+                        (sa[1].frame, "anomaly", "lost_handshake_ack"),
+                        (acks_[0].frame, "resp_state", "ESTABLISHED"), (acks_[0].frame, "anomaly", "lost_handshake_ack"),
                         (acks_[0].frame, "echo", "first"), (acks_[0].frame, "echoed_frame", sa[0].frame)])], \
         f"SYN-ACK #{sa[0].frame}, again #{sa[1].frame} (the first ACK died at the client's output), ACK #{acks_[0].frame}; {shape}"
 
