@@ -16,7 +16,11 @@ void tp_config_default(struct tp_config *cfg)
 	cfg->half_open_timeout_ns = NS(3);   /* Linux's first SYN-ACK retransmission comes after 1 s */
 	cfg->syn_timeout_ns = NS(3);
 	cfg->idle_timeout_ns = NS(3600);
-	cfg->handshake_idle_ns = NS(30);
+	/* Longer than the longest gap of the retransmission trains a handshake
+	 * waits through: Linux's default SYN retries back off to 32 s apart
+	 * (tcp_syn_retries=6, +31 s to +63 s; 64 s with 7), and Wireshark keeps
+	 * the whole train in one tcp.stream (test-captures/syn-retries-long.pcap). */
+	cfg->handshake_idle_ns = NS(120);
 	cfg->closed_linger_ns = NS(60);      /* 2 MSL on Linux: TIME-WAIT lasts 60 s */
 	cfg->half_closed_timeout_ns = NS(60);
 	cfg->max_conns = 1000000;

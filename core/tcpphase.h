@@ -384,7 +384,7 @@ struct tp_config {
 	int64_t half_open_timeout_ns;   /* SYN-ACK unanswered this long: half_open (default 3 s) */
 	int64_t syn_timeout_ns;         /* SYN unanswered this long: syn_unanswered (default 3 s) */
 	int64_t idle_timeout_ns;        /* established, idle: expire (default 1 h) */
-	int64_t handshake_idle_ns;      /* never established, idle: expire (default 30 s) */
+	int64_t handshake_idle_ns;      /* never established, idle: expire (default 120 s) */
 	int64_t closed_linger_ns;       /* after close/reset, keep for stray segments (default 60 s: 2 MSL on Linux) */
 	int64_t half_closed_timeout_ns; /* one FIN, peer silent this long: half_closed (default 60 s) */
 	uint32_t max_conns;             /* cap on tracked connections (default 1,000,000) */

@@ -65,7 +65,7 @@ static void usage(FILE *f)
 	        "      --syn-timeout S     SYN unanswered this long: syn_unanswered (3)\n"
 	        "      --idle-timeout S    established connection idle this long: expired (3600)\n"
 	        "      --handshake-idle-timeout S  a handshake that never completed, idle this long\n"
-	        "                          after its last verdict: the connection ends (30)\n"
+	        "                          after its last verdict: the connection ends (120)\n"
 	        "      --linger S          a closed or reset connection is kept this long for\n"
 	        "                          late segments (a resent FIN), then written (60)\n"
 	        "      --half-closed-timeout S  one FIN, peer silent this long: half_closed (60)\n"

@@ -34,7 +34,7 @@ ALL=(close-client-first close-server-first three-segment simultaneous-close half
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
      lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full
-     fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin)
+     fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin syn-retries-long)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -395,6 +395,8 @@ sc_backlog-full() {
 	client backlog-full $S4 8022 $C4 40022
 	srv_kill
 	cap_stop backlog-full
+}
+
 # The client's SYN and its request leave in IPv4 fragments of 16 bytes
 # (tpc.py frag-client, in user space: the kernel never fragments TCP); the
 # server is a real listener, whose kernel reassembles them and answers. The
@@ -410,6 +412,28 @@ sc_fragmented-syn() {
 	fg in_cli "${TPC[@]}" frag-client --src $C4 --sport 40018 --dst $S4 --dport 8018
 	srv_wait
 	cap_stop fragmented-syn
+}
+
+# Linux's default SYN retries (tcp_syn_retries=6) with exponential backoff
+# only (tcp_syn_linear_timeouts=0, the only behaviour of kernels before 6.5,
+# Debian 12's among them): the SYN is dropped at the server's input and sent
+# at +0, +1, +3, +7, +15, +31 and +63 s. The client is stopped just after the
+# last one (it would give up at +127 s). One connection attempt whose SYNs
+# are up to 32 s apart: tshark keeps one tcp.stream. Captured on the client side.
+sc_syn-retries-long() {
+	ns_up
+	in_cli sysctl -qw net.ipv4.tcp_syn_retries=6
+	[ -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts ] && in_cli sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+	in_srv nft add rule inet tpc in tcp dport 8023 tcp flags syn drop
+	cap_start $CLI veth-c
+	srv_start syn-unanswered $S4 8023 --linger 70
+	in_cli "${TPC[@]}" client syn-unanswered --addr $S4 --port 8023 --bind-addr $C4 --bind-port 40024 &
+	local cpid=$!
+	fg sleep 64
+	kill "$cpid" 2>/dev/null || true
+	wait "$cpid" 2>/dev/null || true
+	srv_kill
+	cap_stop syn-retries-long
 }
 
 # ---------------------------------------------------------------- main

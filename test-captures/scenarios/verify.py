@@ -689,6 +689,18 @@ def v_backlog_full(pk, d):
         f"filler connection open; SYNs from 40022 at +" + ", +".join("%.2f" % (p.t - x[0].t) for p in x) + " s, unanswered"
 
 
+def v_syn_retries_long(pk, d):
+    only_stream(pk)
+    need(all(p.flags == SYN and (p.src, p.sport) == (C4, 40024) for p in pk), "only SYNs from the client")
+    need(len({p.seq for p in pk}) == 1, "one ISN: retransmissions of one attempt")
+    gaps = [b.t - a.t for a, b in zip(pk, pk[1:])]
+    need(len(pk) == 7 and max(gaps) > 30, f"7 SYNs with a gap of more than 30 s (got {len(pk)}, max gap {max(gaps):.1f} s)")
+    # one attempt, one tcp.stream: tcpphase must not split it on its idle timer
+    return [row("syn-retries-long.pcap", "syn-retries-long", C4, 40024, S4, 8023, "S0", "syn_unanswered,syn_retransmit",
+                "SYN-SENT", "unknown", frames=[(p.frame, "not_anomaly", "port_reuse") for p in pk])], \
+        "SYNs at +" + ", +".join("%.1f" % (p.t - pk[0].t) for p in pk) + " s"
+
+
 SCENARIOS = {
     "close-client-first": v_close_client_first,
     "close-server-first": v_close_server_first,
@@ -716,6 +728,7 @@ SCENARIOS = {
     "lost-final-ack-srv": v_lost_final_ack_srv,
     "lost-final-ack-nots": v_lost_final_ack_nots,
     "lost-first-fin": v_lost_first_fin,
+    "syn-retries-long": v_syn_retries_long,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
