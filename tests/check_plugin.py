@@ -472,7 +472,8 @@ def colour_profile(ts, src_dir):
 
 def colour_checks(ts, results, src_dir):
     rules = colour_rules(src_dir)
-    want_ids = ["syn_flood", "half_open", "handshake_bad_ack", "lost_final_ack", "refused", "reset_abort"]
+    want_ids = ["syn_flood", "half_open", "handshake_bad_ack", "lost_handshake_ack", "lost_final_ack", "refused",
+                "reset_no_connection", "reset_abort"]
     check(sorted(a for _, a in rules) == sorted(want_ids),
           f"plugin/tcpphase.colorfilters has a rule for each of {want_ids}: {rules}")
     cfg = colour_profile(ts, src_dir)
