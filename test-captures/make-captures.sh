@@ -34,7 +34,8 @@ ALL=(close-client-first close-server-first three-segment simultaneous-close half
      reset-by-client reset-by-server refused syn-unanswered half-open lost-final-ack
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
      lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full
-     fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin syn-retries-long)
+     fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin syn-retries-long
+     lost-final-ack-nots-cli)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -412,6 +413,21 @@ sc_fragmented-syn() {
 	fg in_cli "${TPC[@]}" frag-client --src $C4 --sport 40018 --dst $S4 --dport 8018
 	srv_wait
 	cap_stop fragmented-syn
+}
+
+# As lost-final-ack (the final ACK dropped at the server's input, captured
+# on the client side), with TCP timestamps off in both namespaces: at this
+# vantage the final ACK seen and then the FIN again prove the loss without
+# them.
+sc_lost-final-ack-nots-cli() {
+	ns_up
+	in_cli sysctl -qw net.ipv4.tcp_timestamps=0
+	in_srv sysctl -qw net.ipv4.tcp_timestamps=0
+	cap_start $CLI veth-c
+	srv_start lost-final-ack-nots-cli $S4 8025
+	client lost-final-ack-nots-cli $S4 8025 $C4 40025
+	srv_wait
+	cap_stop lost-final-ack-nots-cli
 }
 
 # Linux's default SYN retries (tcp_syn_retries=6) with exponential backoff

@@ -21,7 +21,7 @@ reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
 final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
 fragmented-syn (server only: its client is frag-client), stale-reconnect,
 lost-handshake-ack-cli, lost-handshake-ack-srv, peer-crash, backlog-full,
-lost-final-ack-srv, lost-final-ack-nots, lost-first-fin.
+lost-final-ack-srv, lost-final-ack-nots, lost-final-ack-nots-cli, lost-first-fin.
 """
 import argparse
 import json
@@ -231,7 +231,7 @@ def serve_one(sc, c, peer, rnd, args):
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         c.close()                # abortive close: RST
 
-    elif sc == "lost-final-ack":
+    elif sc in ("lost-final-ack", "lost-final-ack-nots-cli"):
         req = recv_line(c)
         c.sendall(b"reply to " + req)
         recv_all(c)              # the client closed first
@@ -401,7 +401,7 @@ def client(args):
         return
 
     s = connect(args)
-    if sc in ("close-client-first", "three-segment", "lost-final-ack", "ipv6", "capture-cut",
+    if sc in ("close-client-first", "three-segment", "lost-final-ack", "lost-final-ack-nots-cli", "ipv6", "capture-cut",
               "final-ack-unseen", "lost-final-ack-srv", "lost-final-ack-nots", "lost-first-fin"):
         s.sendall(b"hello %s\n" % sc.encode())
         recv_line(s)

@@ -319,6 +319,27 @@ def v_lost_final_ack(pk, d):
          f"FIN again #{sf[1].frame} after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
 
 
+def v_lost_final_ack_nots_cli(pk, d):
+    cl = (C4, 40025)
+    only_stream(pk)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    need(not any(p.tsval is not None or p.tsecr is not None for p in pk), "no TCP timestamps at all")
+    first, shape = close_shape(pk, cl)
+    need(first == "client", "client closed first")
+    sf = [p for p in s if p.has(FIN)]
+    need(len(sf) == 2 and sf[0].seq == sf[1].seq and sf[1].rtx, "server FIN sent twice (retransmission)")
+    final = [p for p in c if not p.has(FIN) and p.flags == ACK and p.ack == sf[0].end_seq]
+    need(len(final) == 2 and sf[0].frame < final[0].frame < sf[1].frame < final[1].frame,
+         "FIN, final ACK (dropped at the server's input), FIN again, ACK again")
+    return [row("lost-final-ack-nots-cli.pcap", "lost-final-ack-nots-cli", C4, 40025, S4, 8025, "SF",
+                "lost_final_ack,fin_retransmit", "TIME-WAIT", "CLOSED",
+                frames=[(final[0].frame, "anomaly", "lost_final_ack"), (sf[1].frame, "anomaly", "lost_final_ack"),
+                        (final[1].frame, "echo", "no_ts")])], \
+        (f"no timestamps; server FIN #{sf[0].frame}, final ACK #{final[0].frame}, FIN again #{sf[1].frame} "
+         f"after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
+
+
 def to_last_ack(pk, cl):
     """One connection, closed client first, 4-way up to the server's FIN:
     returns the client's and the server's segments and FINs."""
@@ -729,6 +750,7 @@ SCENARIOS = {
     "lost-final-ack-nots": v_lost_final_ack_nots,
     "lost-first-fin": v_lost_first_fin,
     "syn-retries-long": v_syn_retries_long,
+    "lost-final-ack-nots-cli": v_lost_final_ack_nots_cli,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
