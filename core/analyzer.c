@@ -137,7 +137,7 @@ static int evict_from(struct tp_analyzer *an, const enum tp_timer_class *order, 
 static void evict_one(struct tp_analyzer *an)
 {
 	static const enum tp_timer_class order[] = {
-		TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK, TP_T_CLOSED, TP_T_HALF_CLOSED, TP_T_OPEN,
+		TP_T_HANDSHAKE, TP_T_SYN, TP_T_SYNACK, TP_T_CLOSED, TP_T_HALF_CLOSED, TP_T_HS_ACK, TP_T_OPEN,
 	};
 	evict_from(an, order, sizeof order / sizeof order[0], NULL);
 }
@@ -176,6 +176,12 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 			tp_conn_settle(an, c, 0);
 			c->late_done = 1;
 			tp_timer_set(an, c, TP_T_HANDSHAKE, now);
+			continue;
+		}
+		if (cls == TP_T_HS_ACK) {
+			/* No SYN-ACK again by now: the handshake's ACK arrived. */
+			c->hs_ack_settled = 1;
+			tp_timer_set(an, c, tp_conn_timer_class(c), c->last_ns);
 			continue;
 		}
 		if (cls != TP_T_CLOSED) /* a closed connection's linger ending is no expiry */
@@ -228,6 +234,8 @@ static void update_timer(struct tp_analyzer *an, struct tp_conn *c)
 		stamp = c->syn_ns;
 	else if (cls == TP_T_SYNACK)
 		stamp = c->synack_ns;
+	else if (cls == TP_T_HS_ACK)
+		stamp = c->hs_ack_ns;
 	tp_timer_set(an, c, cls, stamp);
 }
 
@@ -363,9 +371,11 @@ void tp_finish(struct tp_analyzer *an)
 
 uint64_t tp_settled_below(const struct tp_analyzer *an)
 {
-	/* Open connections (established, no FIN) have nothing to amend; the
-	 * lingering ones are summed up by their blocks. */
-	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE, TP_T_HALF_CLOSED };
+	/* Open connections (established, no FIN, the handshake's ACK known to
+	 * have arrived) have nothing to amend; the lingering ones are summed up
+	 * by their blocks. */
+	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE, TP_T_HS_ACK,
+		                                             TP_T_HALF_CLOSED };
 	uint64_t lo = tp_freeze_amendable_from(an);
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		for (const struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {

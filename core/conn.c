@@ -687,6 +687,9 @@ enum tp_timer_class tp_conn_timer_class(const struct tp_conn *c)
 {
 	if (conn_closed(c))
 		return TP_T_CLOSED;
+	if (c->established && c->hs_ack_frame && !c->hs_ack_settled && !c->sim_open &&
+	    !c->ep[0].fin_seen && !c->ep[1].fin_seen)
+		return TP_T_HS_ACK;
 	if (c->established || c->midstream)
 		return (c->ep[0].fin_seen || c->ep[1].fin_seen) ? TP_T_HALF_CLOSED : TP_T_OPEN;
 	if (c->late_done)

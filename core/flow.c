@@ -262,7 +262,7 @@ void tp_timer_set(struct tp_analyzer *an, struct tp_conn *c, enum tp_timer_class
  * (SYN, SYN-ACK) run from when the connection entered them: stay put. */
 void tp_timer_touch(struct tp_analyzer *an, struct tp_conn *c)
 {
-	if (c->tclass == TP_T_SYN || c->tclass == TP_T_SYNACK || c->tclass >= TP_T_COUNT)
+	if (c->tclass == TP_T_SYN || c->tclass == TP_T_SYNACK || c->tclass == TP_T_HS_ACK || c->tclass >= TP_T_COUNT)
 		return;
 	if (an->ttail[c->tclass] == c) {
 		c->tstamp = c->last_ns;
@@ -279,6 +279,7 @@ void tp_timer_init(struct tp_analyzer *an)
 	an->timeout[TP_T_SYN] = cfg->syn_timeout_ns;
 	an->timeout[TP_T_SYNACK] = cfg->half_open_timeout_ns;
 	an->timeout[TP_T_HANDSHAKE] = cfg->handshake_idle_ns;
+	an->timeout[TP_T_HS_ACK] = cfg->half_open_timeout_ns;
 	an->timeout[TP_T_OPEN] = cfg->idle_timeout_ns;
 	an->timeout[TP_T_HALF_CLOSED] = cfg->half_closed_timeout_ns;
 	an->timeout[TP_T_CLOSED] = cfg->closed_linger_ns;

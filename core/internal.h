@@ -67,6 +67,9 @@ enum tp_timer_class {
 	TP_T_SYN = 0,     /* SYN sent, nothing back: syn_timeout from the first SYN */
 	TP_T_SYNACK,      /* SYN-ACK sent, no ACK: half_open_timeout from the first SYN-ACK */
 	TP_T_HANDSHAKE,   /* stale handshake after its late verdict: handshake_idle */
+	TP_T_HS_ACK,      /* established, the server silent since the handshake's ACK:
+	                     half_open_timeout from that ACK, while a SYN-ACK sent
+	                     again would prove it lost (conn.c, handshake_ack_lost) */
 	TP_T_OPEN,        /* established or midstream: idle_timeout */
 	TP_T_HALF_CLOSED, /* one FIN, peer silent: half_closed_timeout */
 	TP_T_CLOSED,      /* closed or reset: closed_linger */

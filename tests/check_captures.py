@@ -82,6 +82,14 @@ def main():
         recs = run_cli(binary, path)
         conns = [r for r in recs if r["type"] == "conn"]
         segs = [r for r in recs if r["type"] == "segment"]
+        # Streamed (--segments alone: each written once settled, after every
+        # segment in the sanitizer build) they must be what they are when
+        # held to the end: no amendment may come after a record was written.
+        p = subprocess.run([binary, "-r", path, "-F", "json", "--segments", "--no-summary"],
+                           capture_output=True, text=True)
+        streamed = [r for r in (json.loads(l) for l in p.stdout.splitlines() if l.strip()) if r["type"] == "segment"]
+        check(p.returncode == 0 and streamed == segs,
+              f"{pcap}: streamed segment records equal the held ones (exit {p.returncode}{p.stderr[-200:]})")
         pool = collections.defaultdict(list)
         for c in conns:
             pool[tuple_key(c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"])].append(c)

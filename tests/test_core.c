@@ -783,6 +783,8 @@ static void test_lost_handshake_ack(void **state)
 	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
 	struct tp_verdict *v = seg(f, C, ACK, 1001, 5001, 0, 0);
 	assert_states(v, TP_ESTABLISHED, TP_ESTABLISHED);
+	/* until the server shows the ACK arrived, its verdict may still change */
+	assert_int_equal(tp_settled_below(f->an), 1);
 	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 1000);
 	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
 	assert_true(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
@@ -819,6 +821,22 @@ static void test_handshake_ack_crossing(void **state)
 	seg(f, S, ACK | PSH, 5001, 1001, 10, 0);
 	v = seg(f, S, SYN | ACK, 5000, 1001, 0, 2000);
 	assert_false(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+}
+
+/* A SYN-ACK later than --half-open-timeout after the ACK is not taken as
+ * evidence: by then the ACK's verdict may have been written. */
+static void test_handshake_ack_window(void **state)
+{
+	struct fx *f = *state;
+	seg(f, C, SYN, 1000, 0, 0, 0);
+	seg(f, S, SYN | ACK, 5000, 1001, 0, 1);
+	seg(f, C, ACK, 1001, 5001, 0, 0);
+	struct tp_verdict *v = seg(f, S, SYN | ACK, 5000, 1001, 0, 3500);
+	assert_true(HAS(v, TP_A_SYNACK_RETRANSMIT));
+	assert_false(HAS(v, TP_A_LOST_HANDSHAKE_ACK));
+	assert_false(HAS(&f->v[3], TP_A_LOST_HANDSHAKE_ACK));
+	assert_states(&f->v[3], TP_ESTABLISHED, TP_ESTABLISHED);
+	assert_int_equal(tp_settled_below(f->an), UINT64_MAX); /* nothing left to amend */
 }
 
 /* RFC 9293 3.5.1: the server lost the connection; the client's data meets no socket. */
@@ -1262,6 +1280,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_reconnect_new_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_handshake_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handshake_ack_crossing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_handshake_ack_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_no_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_without_ack_abort, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_third_ack_bad, setup, teardown),
