@@ -635,6 +635,9 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 		if (bad_flags(s->flags))
 			v->anomalies |= TP_ABIT(TP_A_BAD_FLAGS);
 		uint16_t f = s->flags;
+		/* payload wholly inside what S had sent: a retransmission */
+		int data_resent = S->seq_set && s->len && !(f & (TP_TH_SYN | TP_TH_FIN | TP_TH_RST)) &&
+		                  SEQ_LEQ(s->seq + s->len, S->next_seq);
 		if ((f & TP_TH_SYN) && (f & (TP_TH_RST | TP_TH_FIN)))
 			; /* bad_flags already; such a segment drives no transition */
 		else if (f & TP_TH_RST)
@@ -647,7 +650,7 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 			on_other(an, c, si, s, v);
 		if ((f & TP_TH_SYN) && s->wscale >= 0)
 			S->wscale = (uint8_t)s->wscale;
-		tp_echo_segment(an, c, si, s, v);
+		tp_echo_segment(an, c, si, s, data_resent, v);
 	}
 
 	if (c->hs_ack_frame && si == c->hs_server && !(s->flags & TP_TH_SYN) && s->frame != c->hs_ack_frame)

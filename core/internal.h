@@ -58,7 +58,9 @@ struct tp_endpoint {
 	uint64_t fin_frame;  /* its FIN, first sent (what a late verdict concerns) */
 	uint64_t pkts, ip_bytes;
 	uint8_t ts_seen;     /* it sent a TCP timestamp: ts_max holds the highest */
+	uint8_t rtx_pending; /* data sent again, the peer's ACK of it not judged yet */
 	uint32_t ts_max;
+	uint32_t rtx_end, rtx_ts; /* that data's end and the resend's TSval (tsecho.c) */
 	struct tp_tx tx;     /* tsecho.c */
 };
 
@@ -249,10 +251,12 @@ void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp
 /* tsecho.c: after conn.c judged a segment from endpoint si, note its TCP
  * timestamp and, if it acknowledges the peer's retransmitted SYN-ACK or FIN,
  * which transmission its echo names (v->echo, v->echoed_frame) and what that
- * proves (lost_final_ack, on this segment and the FIN, through
- * tp_conn_amend). */
+ * proves (lost_final_ack, lost_handshake_ack, on this segment and the one
+ * resent, through tp_conn_amend); data_resent: s is data its sender had
+ * sent before (spurious_retransmit, when the peer's ACK echoes an older
+ * transmission). */
 void tp_echo_segment(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
-                     struct tp_verdict *v);
+                     int data_resent, struct tp_verdict *v);
 
 /* flood.c */
 struct tp_flood_table *tp_flood_new(void);

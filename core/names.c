@@ -139,6 +139,8 @@ const struct tp_anomaly_info tp_anomaly_table[TP_A_COUNT] = {
 	  "SYN met an older connection the peer still held; the SYN-SENT side reset it" },
 	{ TP_A_RESET_NO_CONNECTION, "reset_no_connection", TP_SEV_WARN, TP_GROUP_SEQUENCE,
 	  "RST without ACK answering the peer: the resetting host had no such connection (crash, reboot)" },
+	{ TP_A_SPURIOUS_RETRANSMIT, "spurious_retransmit", TP_SEV_NOTE, TP_GROUP_SEQUENCE,
+	  "Data resent needlessly: the peer's ACK of it echoes an earlier transmission's timestamp" },
 };
 
 const char *tp_severity_name(enum tp_severity s)

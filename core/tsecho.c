@@ -152,10 +152,37 @@ static void judge(struct tp_analyzer *an, struct tp_conn *c, int si, const struc
 	}
 }
 
+/*
+ * Eifel detection proper (RFC 3522 2): data sent again, then the first ACK
+ * that covers it echoes a TSval older than the resend's. That ACK answers a
+ * transmission before the resend, which therefore was not needed (the ACK
+ * was late or lost, not the data). An echo of the resend's TSval, or of one
+ * as new (sent within the same clock tick), proves nothing.
+ */
+static void judge_data(struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
+{
+	struct tp_endpoint *R = &c->ep[!si];
+	if (!R->rtx_pending || !(s->flags & TP_TH_ACK) || !SEQ_GEQ(s->ack, R->rtx_end))
+		return;
+	R->rtx_pending = 0;
+	if (!s->has_ts || TS_GEQ(s->tsecr, R->rtx_ts))
+		return;
+	v->anomalies |= TP_ABIT(TP_A_SPURIOUS_RETRANSMIT);
+	if (v->echo == TP_ECHO_NONE)
+		v->echo = TP_ECHO_FIRST;
+}
+
 void tp_echo_segment(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s,
-                     struct tp_verdict *v)
+                     int data_resent, struct tp_verdict *v)
 {
 	struct tp_endpoint *S = &c->ep[si];
+	/* the first resend of data not yet judged: what Eifel compares with */
+	if (data_resent && s->has_ts && !S->rtx_pending) {
+		S->rtx_pending = 1;
+		S->rtx_end = s->seq + s->len;
+		S->rtx_ts = s->tsval;
+	}
+	judge_data(c, si, s, v);
 	enum tp_tx_kind kind = transmission_of(S, s);
 	if (s->has_ts)
 		note_shared(&S->tx, s->tsval);

@@ -35,7 +35,7 @@ ALL=(close-client-first close-server-first three-segment simultaneous-close half
      final-ack-unseen capture-cut ipv6 port-reuse syn-flood tfo stale-reconnect
      lost-handshake-ack-cli lost-handshake-ack-srv peer-crash backlog-full
      fragmented-syn lost-final-ack-srv lost-final-ack-nots lost-first-fin syn-retries-long
-     lost-final-ack-nots-cli)
+     lost-final-ack-nots-cli spurious-rto)
 DEMO=(close-client-first close-server-first three-segment half-open refused reset-by-client lost-final-ack)
 
 [ "$(id -u)" -eq 0 ] || { echo "make-captures: run as root (sudo $0)" >&2; exit 1; }
@@ -428,6 +428,21 @@ sc_lost-final-ack-nots-cli() {
 	client lost-final-ack-nots-cli $S4 8025 $C4 40025
 	srv_wait
 	cap_stop lost-final-ack-nots-cli
+}
+
+# A spurious retransmission: the server's ACK of the client's data waits
+# ~370 ms behind UDP fillers in a tbf qdisc on veth-s (as in
+# simultaneous-close), longer than the client's 200 ms minimum RTO: the
+# client sends the data again, then the ACK of the first arrives, echoing
+# the first transmission's TSval (RFC 3522). Captured on the client side.
+sc_spurious-rto() {
+	ns_up
+	in_srv tc qdisc add dev veth-s root tbf rate 120kbit burst 1540 latency 800ms
+	cap_start $CLI veth-c
+	srv_start spurious-rto $S4 8026
+	client spurious-rto $S4 8026 $C4 40026
+	srv_wait
+	cap_stop spurious-rto
 }
 
 # Linux's default SYN retries (tcp_syn_retries=6) with exponential backoff

@@ -560,6 +560,33 @@ static void test_echo_synack(void **state)
 	assert_int_equal(v->anomalies, 0);
 }
 
+/* Eifel (RFC 3522): data resent, then the first ACK covering it echoes the
+ * first transmission's TSval: not needed. Echoing the resend: no verdict. */
+static void test_spurious_retransmit(void **state)
+{
+	struct fx *f = *state;
+	seg_ts(f, C, SYN, 1000, 0, 0, 0, 100, 0);
+	seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1, 5000, 100);
+	seg_ts(f, C, ACK, 1001, 5001, 0, 0, 101, 5000);
+	seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 10, 110, 5000);
+	struct tp_verdict *v = seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 200, 310, 5000);
+	assert_false(HAS(v, TP_A_SPURIOUS_RETRANSMIT));
+	v = seg_ts(f, S, ACK, 5001, 1011, 0, 100, 5400, 110); /* echoes the first */
+	assert_true(HAS(v, TP_A_SPURIOUS_RETRANSMIT));
+	assert_int_equal(v->echo, TP_ECHO_FIRST);
+	v = seg_ts(f, S, ACK, 5001, 1011, 0, 5, 5405, 310); /* the duplicate's D-SACK: judged once */
+	assert_false(HAS(v, TP_A_SPURIOUS_RETRANSMIT));
+
+	f->client_port++;
+	seg_ts(f, C, SYN, 1000, 0, 0, 0, 100, 0);
+	seg_ts(f, S, SYN | ACK, 5000, 1001, 0, 1, 5000, 100);
+	seg_ts(f, C, ACK, 1001, 5001, 0, 0, 101, 5000);
+	seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 10, 110, 5000);
+	seg_ts(f, C, ACK | PSH, 1001, 5001, 10, 200, 310, 5000);
+	v = seg_ts(f, S, ACK, 5001, 1011, 0, 1, 5400, 310); /* echoes the resend: it was needed, or unknown */
+	assert_false(HAS(v, TP_A_SPURIOUS_RETRANSMIT));
+}
+
 /* An ACK that covers more than the FIN: the step still counts, the number is flagged. */
 static void test_teardown_bad_ack(void **state)
 {
@@ -1267,6 +1294,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo_first_fin_at_client_vantage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_first_fin1_is_no_final_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_echo_synack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spurious_retransmit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_bad_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_checksum_not_analysed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_split_wireshark_keeps_stray, setup, teardown),

@@ -21,7 +21,8 @@ reset-by-server, refused (client only), syn-unanswered, lost-final-ack,
 final-ack-unseen, capture-cut, ipv6, port-reuse, flood-legit (server only),
 fragmented-syn (server only: its client is frag-client), stale-reconnect,
 lost-handshake-ack-cli, lost-handshake-ack-srv, peer-crash, backlog-full,
-lost-final-ack-srv, lost-final-ack-nots, lost-final-ack-nots-cli, lost-first-fin.
+lost-final-ack-srv, lost-final-ack-nots, lost-final-ack-nots-cli, lost-first-fin,
+spurious-rto.
 """
 import argparse
 import json
@@ -150,6 +151,22 @@ def serve_one(sc, c, peer, rnd, args):
         # ACK until our greeting, so only that ACK can complete the open.
         c.sendall(b"220 hello\n")
         req = recv_line(c)
+        c.sendall(b"reply to " + req)
+        recv_all(c)
+        time.sleep(0.3)
+        c.close()
+
+    elif sc == "spurious-rto":
+        # "ARM": fill our tbf qdisc with ~400 ms of UDP (the client drops
+        # it), so that our ACK of the client's next segment waits behind it,
+        # longer than the client's 200 ms minimum RTO.
+        recv_line(c)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(5):
+            u.sendto(b"\0" * 1472, (peer[0], 9))
+        u.close()
+        req = recv_line(c)       # the data, twice on the wire
+        time.sleep(0.6)
         c.sendall(b"reply to " + req)
         recv_all(c)
         time.sleep(0.3)
@@ -366,6 +383,16 @@ def client(args):
         s = connect(args)
         recv_line(s)             # the server's greeting, once our ACK got through
         s.sendall(b"hello\n")
+        recv_line(s)
+        s.close()
+        time.sleep(1.0)
+        return
+
+    if sc == "spurious-rto":
+        s = connect(args)
+        s.sendall(b"ARM\n")
+        time.sleep(0.03)         # the server's qdisc is full now
+        s.sendall(b"data that gets resent\n")
         recv_line(s)
         s.close()
         time.sleep(1.0)

@@ -340,6 +340,26 @@ def v_lost_final_ack_nots_cli(pk, d):
          f"after {sf[1].t - sf[0].t:.3f} s, ACK again #{final[1].frame}")
 
 
+def v_spurious_rto(pk, d):
+    cl = (C4, 40026)
+    only_stream(pk)
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    data = [p for p in c if p.len > 0]
+    need(len(data) >= 3 and data[-1].seq == data[-2].seq and data[-1].rtx, "the client's last data sent twice")
+    orig, rtx = data[-2], data[-1]
+    need(rtx.t - orig.t >= 0.2, "resent after the 200 ms minimum RTO")
+    a = [p for p in s if acks(p, orig.end_seq)][0]
+    need(a.frame > rtx.frame, "the first ACK of it came after the resend")
+    need(a.tsecr == orig.tsval and orig.tsval != rtx.tsval,
+         "that ACK echoes the first transmission's TSval, not the resend's: the resend was not needed")
+    first, shape = close_shape(pk, cl)
+    return [row("spurious-rto.pcap", "spurious-rto", C4, 40026, S4, 8026, "SF", "spurious_retransmit", "TIME-WAIT",
+                "CLOSED", shape, frames=[(a.frame, "anomaly", "spurious_retransmit"), (a.frame, "echo", "first")])], \
+        (f"data #{orig.frame}, again #{rtx.frame} after {rtx.t - orig.t:.3f} s, ACK #{a.frame} "
+         f"{a.t - orig.t:.3f} s after the first echoes its TSval {a.tsecr}; {shape}")
+
+
 def to_last_ack(pk, cl):
     """One connection, closed client first, 4-way up to the server's FIN:
     returns the client's and the server's segments and FINs."""
@@ -751,6 +771,7 @@ SCENARIOS = {
     "lost-first-fin": v_lost_first_fin,
     "syn-retries-long": v_syn_retries_long,
     "lost-final-ack-nots-cli": v_lost_final_ack_nots_cli,
+    "spurious-rto": v_spurious_rto,
 }
 
 COLS = ["pcap", "scenario", "orig_h", "orig_p", "resp_h", "resp_p", "expect_conn_state", "expect_anomalies",
