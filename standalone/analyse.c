@@ -527,9 +527,13 @@ static int start_analyzer(struct run *r, const struct sub_analysis *an, struct t
 }
 
 /* Reassembly state, for the packets of this run only; -1 after a message. */
-static int start_defrag(struct run *r)
+static int start_defrag(struct run *r, const struct sub_analysis *an)
 {
-	if (!(r->defrag = tp_defrag_new(NULL))) {
+	struct tp_defrag_limits lim;
+	tp_defrag_default_limits(&lim);
+	if (an->frag_timeout_ns)
+		lim.timeout4_ns = lim.timeout6_ns = an->frag_timeout_ns;
+	if (!(r->defrag = tp_defrag_new(&lim))) {
 		fprintf(stderr, "tcpphase: out of memory\n");
 		return -1;
 	}
@@ -828,7 +832,7 @@ static int analyse_input(struct run *r, const struct cli_run *c)
 	catch_signals(r->live);
 	struct sub_analysis an = *c->an;
 	an.cfg.uid_seed = r->out.uid_seed = uid_seed(r, c->an);
-	if (start_defrag(r) != 0 || start_analyzer(r, &an, &cb, &sp) != 0)
+	if (start_defrag(r, &an) != 0 || start_analyzer(r, &an, &cb, &sp) != 0)
 		return SUB_EXIT_INPUT; /* close_input frees the reassembly state */
 	int rc = r->cs ? read_file(r) : read_live(r);
 	if (r->damaged) /* also before the first packet (uid_seed's peek) */
@@ -909,7 +913,7 @@ int sub_analyse(const char *file, const struct sub_analysis *an, const struct su
 	a.cfg.uid_seed = uid_seed(&r, an);
 	if (h->uid_seed)
 		h->uid_seed(h->user, a.cfg.uid_seed);
-	if (start_defrag(&r) != 0 || start_analyzer(&r, &a, &cb, &sp) != 0) {
+	if (start_defrag(&r, &a) != 0 || start_analyzer(&r, &a, &cb, &sp) != 0) {
 		tp_defrag_free(r.defrag);
 		cs_close(r.cs);
 		return SUB_EXIT_INPUT;

@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	        "      --linger S          a closed or reset connection is kept this long for\n"
 	        "                          late segments (a resent FIN), then written (60)\n"
 	        "      --half-closed-timeout S  one FIN, peer silent this long: half_closed (60)\n"
+	        "      --frag-timeout S    an incomplete IP datagram is dropped this long after\n"
+	        "                          its first fragment (Linux: 30 for IPv4, 60 for IPv6)\n"
 	        "      --max-conns N       tracked connections at most (1000000); the oldest\n"
 	        "                          embryonic ones are evicted first, and counted\n"
 	        "      --max-embryonic N   connections still in their handshake at most\n"

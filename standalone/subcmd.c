@@ -22,7 +22,7 @@ enum {
 	SUB_SEED, SUB_DETUIDS,
 	SUB_SECONDS, /* the ones below take a number; see numeric[] */
 	SUB_HALFOPEN = SUB_SECONDS, SUB_SYNTO, SUB_IDLE, SUB_HSIDLE, SUB_LINGER, SUB_HALFCLOSED, SUB_FWIN,
-	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_OPT_END
+	SUB_MAXCONNS, SUB_MAXEMB, SUB_FHO, SUB_FRATE, SUB_FSPREAD, SUB_FRAGTO, SUB_OPT_END
 };
 
 static const struct option analysis_opts[] = {
@@ -44,6 +44,7 @@ static const struct option analysis_opts[] = {
 	{ "flood-min-half-open", required_argument, 0, SUB_FHO },
 	{ "flood-min-rate", required_argument, 0, SUB_FRATE },
 	{ "flood-min-spread", required_argument, 0, SUB_FSPREAD },
+	{ "frag-timeout", required_argument, 0, SUB_FRAGTO },
 	{ "spill-dir", required_argument, 0, SUB_SPILLDIR },
 	{ "no-spill", no_argument, 0, SUB_NOSPILL },
 	{ "seed", required_argument, 0, SUB_SEED },
@@ -52,7 +53,8 @@ static const struct option analysis_opts[] = {
 #define N_ANALYSIS (sizeof analysis_opts / sizeof analysis_opts[0])
 
 /*
- * Where each numeric option goes in struct tp_config, in what unit, and the
+ * Where each numeric option goes in struct sub_analysis (most in its
+ * struct tp_config), in what unit, and the
  * values that mean something: a value outside them is refused, never
  * quietly turned into another (a flood window of 0 would divide by zero, a
  * spread above 1 can never be reached, no connection fits a cap of 0).
@@ -65,18 +67,19 @@ static const struct {
 	double min, max;
 	int min_excluded; /* min itself is refused */
 } numeric[SUB_OPT_END - SUB_SECONDS] = {
-	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct tp_config, half_open_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct tp_config, syn_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct tp_config, idle_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_HSIDLE - SUB_SECONDS] = { offsetof(struct tp_config, handshake_idle_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_LINGER - SUB_SECONDS] = { offsetof(struct tp_config, closed_linger_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct tp_config, half_closed_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
-	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct tp_config, flood_window_ns), NUM_NS, 0, MAX_SECONDS, 1 },
-	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct tp_config, max_conns), NUM_U32, 1, UINT32_MAX, 0 },
-	[SUB_MAXEMB - SUB_SECONDS] = { offsetof(struct tp_config, max_embryonic), NUM_U32, 0, UINT32_MAX, 0 },
-	[SUB_FHO - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_half_open), NUM_U32, 1, UINT32_MAX, 0 },
-	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_syn_rate), NUM_U32, 1, UINT32_MAX, 0 },
-	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct tp_config, flood_min_spread), NUM_DOUBLE, 0, 1, 0 },
+	[SUB_HALFOPEN - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.half_open_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_SYNTO - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.syn_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_IDLE - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.idle_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_HSIDLE - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.handshake_idle_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_LINGER - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.closed_linger_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_HALFCLOSED - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.half_closed_timeout_ns), NUM_NS, 0, MAX_SECONDS, 0 },
+	[SUB_FWIN - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.flood_window_ns), NUM_NS, 0, MAX_SECONDS, 1 },
+	[SUB_MAXCONNS - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.max_conns), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_MAXEMB - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.max_embryonic), NUM_U32, 0, UINT32_MAX, 0 },
+	[SUB_FHO - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.flood_min_half_open), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_FRATE - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.flood_min_syn_rate), NUM_U32, 1, UINT32_MAX, 0 },
+	[SUB_FSPREAD - SUB_SECONDS] = { offsetof(struct sub_analysis, cfg.flood_min_spread), NUM_DOUBLE, 0, 1, 0 },
+	[SUB_FRAGTO - SUB_SECONDS] = { offsetof(struct sub_analysis, frag_timeout_ns), NUM_NS, 0, MAX_SECONDS, 1 },
 };
 
 void sub_analysis_default(struct sub_analysis *an)
@@ -163,7 +166,7 @@ static int parse_num(const char *s, double *out)
 	return 0;
 }
 
-static int set_numeric(int opt, const char *arg, struct tp_config *cfg)
+static int set_numeric(int opt, const char *arg, struct sub_analysis *an)
 {
 	int i = opt - SUB_SECONDS;
 	double d;
@@ -172,7 +175,7 @@ static int set_numeric(int opt, const char *arg, struct tp_config *cfg)
 		refuse_numeric(opt, arg);
 		return -1;
 	}
-	char *field = (char *)cfg + numeric[i].off;
+	char *field = (char *)an + numeric[i].off;
 	switch (numeric[i].kind) {
 	case NUM_NS: *(int64_t *)(void *)field = (int64_t)(d * 1e9); break;
 	case NUM_U32: *(uint32_t *)(void *)field = (uint32_t)d; break;
@@ -223,7 +226,7 @@ int sub_analysis_opt(int opt, const char *arg, struct sub_analysis *an)
 	if (opt < SUB_OPT_BASE || opt >= SUB_OPT_END)
 		return 1;
 	if (opt >= SUB_SECONDS)
-		return set_numeric(opt, arg, &an->cfg);
+		return set_numeric(opt, arg, an);
 	switch (opt) {
 	case SUB_CHECKSUMS:
 		if (strcmp(arg, "verify") && strcmp(arg, "ignore")) {

@@ -25,6 +25,9 @@ struct sub_analysis {
 	/* --seed or --deterministic-uids set cfg.uid_seed; else each run puts
 	 * the capture's own there (tp_uid_seed of its first packet). */
 	int uid_seed_given;
+	/* --frag-timeout: an incomplete IP datagram is dropped this long after
+	 * its first fragment (0: Linux's ipfrag_time 30 s, ip6frag_time 60 s) */
+	int64_t frag_timeout_ns;
 };
 
 /* The subcommands, from their own name on (argv[0] "ladder"): main.c

@@ -124,6 +124,22 @@ try:
           and s["decode"].get("fragment_dropped") == 4,
           f"fragment flood: 4 refused, 4096 timed out 30 s later, 1 left at the end ({r})")
 
+    # --frag-timeout: the kernel capture's fragments, microseconds apart,
+    # are reassembled by default and all time out below a microsecond
+    fs = os.path.join(CAPS, "fragmented-syn.pcap")
+    p, c1, s = cli(fs)
+    r = s.get("decode", {}).get("reassembly", {})
+    check(p.returncode == 0 and r.get("reassembled") == 2 and c1 and c1[0]["handshake"] == "complete",
+          f"fragmented-syn.pcap: SYN and request reassembled, the handshake complete ({r})")
+    p, c2, s = cli(fs, "--frag-timeout", "0.000001")
+    r = s.get("decode", {}).get("reassembly", {})
+    check(p.returncode == 0 and r.get("reassembled") == 0 and r.get("timed_out", 0) >= 2
+          and c2 and c2[0]["orig_pkts"] == c1[0]["orig_pkts"] - 2 and not c2[0]["history"].startswith("S"),
+          f"--frag-timeout 0.000001: every datagram times out, the SYN and the request with it ({r})")
+    p, _, _ = cli(fs, "--frag-timeout", "0")
+    check(p.returncode == 1 and "--frag-timeout takes a number of seconds above 0" in p.stderr,
+          "--frag-timeout 0 is refused in one line")
+
     # a filter expression: what it left out is counted
     p, _, s = cli(SRC, "tcp[13] & 2 != 0")
     check(s.get("filtered_out") == ref["packets"] - 2,
