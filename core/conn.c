@@ -25,13 +25,6 @@ static void set_states(struct tp_conn *c, int i, enum tp_state si, enum tp_state
 	c->ep[!i].state = (uint8_t)ri;
 }
 
-/* Amend an earlier frame's states, given for endpoint i and its peer. */
-static void amend_states(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int i,
-                         int st_i, int st_peer)
-{
-	tp_conn_amend(an, c, frame, add, i == 0 ? st_i : st_peer, i == 0 ? st_peer : st_i);
-}
-
 static int is_closed_state(uint8_t st)
 {
 	return st == TP_CLOSED || st == TP_TIME_WAIT;
@@ -60,6 +53,12 @@ void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp
 		.orig_state = (int16_t)orig_state, .resp_state = (int16_t)resp_state,
 	};
 	an->cb.amend(an->cb.user, &a);
+}
+
+void tp_conn_amend_states(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int i,
+                          int st_i, int st_peer)
+{
+	tp_conn_amend(an, c, frame, add, i == 0 ? st_i : st_peer, i == 0 ? st_peer : st_i);
 }
 
 void tp_conn_start(struct tp_analyzer *an, struct tp_conn *c, const struct tp_segment *s)
@@ -108,6 +107,15 @@ static int rst_acceptable(const struct tp_conn *c, int si, const struct tp_segme
 	return SEQ_GEQ(s->seq, lo - 1) && SEQ_LEQ(s->seq, lo + win);
 }
 
+/* <SEQ=SEG.ACK><CTL=RST>: a reset without ACK whose sequence number is the
+ * peer's acknowledgement, the shape RFC 9293 gives a reset that answers a
+ * segment it cannot accept (3.10.7.1, 3.10.7.3). */
+static int rst_answers_ack(const struct tp_conn *c, int si, const struct tp_segment *s)
+{
+	const struct tp_endpoint *R = &c->ep[!si];
+	return !(s->flags & TP_TH_ACK) && R->ack_seen && s->seq == R->max_ack;
+}
+
 /*
  * RFC 9293 3.10.7.3: in SYN-SENT, an ACK that does not acknowledge our SYN
  * is answered by <SEQ=SEG.ACK><CTL=RST> and the SYN-SENT side stays where it
@@ -116,9 +124,7 @@ static int rst_acceptable(const struct tp_conn *c, int si, const struct tp_segme
  */
 static int stale_reset(const struct tp_conn *c, int si, const struct tp_segment *s)
 {
-	const struct tp_endpoint *S = &c->ep[si], *R = &c->ep[!si];
-	return c->stale_peer && S->state == TP_SYN_SENT && !(s->flags & TP_TH_ACK) && R->ack_seen &&
-	       s->seq == R->max_ack;
+	return c->stale_peer && c->ep[si].state == TP_SYN_SENT && rst_answers_ack(c, si, s);
 }
 
 /*
@@ -131,8 +137,7 @@ static int stale_reset(const struct tp_conn *c, int si, const struct tp_segment 
  */
 static int no_connection_reset(const struct tp_conn *c, int si, const struct tp_segment *s)
 {
-	const struct tp_endpoint *R = &c->ep[!si];
-	return !(s->flags & TP_TH_ACK) && c->last_from == !si && R->ack_seen && s->seq == R->max_ack;
+	return c->last_from == !si && rst_answers_ack(c, si, s);
 }
 
 static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const struct tp_segment *s, struct tp_verdict *v)
@@ -157,7 +162,7 @@ static void on_rst(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 		 * it never left CLOSED (the SYN's verdict guessed SYN-RECEIVED). */
 		v->anomalies |= TP_ABIT(TP_A_REFUSED);
 		c->handshake = TP_HS_REFUSED;
-		amend_states(an, c, c->syn_frame, 0, si, TP_CLOSED, TP_SYN_SENT);
+		tp_conn_amend_states(an, c, c->syn_frame, 0, si, TP_CLOSED, TP_SYN_SENT);
 	} else if (!c->established && !c->midstream) {
 		v->anomalies |= TP_ABIT(TP_A_HANDSHAKE_RESET);
 		c->handshake = TP_HS_RESET;
@@ -256,6 +261,13 @@ static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si,
 	return 1;
 }
 
+/* Established by a handshake's ACK that the server has not yet shown it got:
+ * a SYN-ACK sent again would still prove that ACK lost. */
+static int hs_ack_pending(const struct tp_conn *c)
+{
+	return c->established && c->hs_ack_frame && !c->hs_ack_settled && !c->sim_open;
+}
+
 /*
  * The server resent its SYN-ACK after the handshake's ACK, and sent nothing
  * else since: its retransmission timer ran out in SYN-RECEIVED, so that ACK
@@ -266,8 +278,7 @@ static int ack_completes_open(struct tp_analyzer *an, struct tp_conn *c, int si,
  */
 static int handshake_ack_lost(const struct tp_conn *c, int si, const struct tp_segment *s)
 {
-	if (!c->established || !c->hs_ack_frame || c->hs_ack_settled || c->sim_open || c->hs_server != si ||
-	    c->ep[si].pkts != (uint64_t)c->hs_server_pkts + 1)
+	if (!hs_ack_pending(c) || c->hs_server != si || c->ep[si].pkts != (uint64_t)c->hs_server_pkts + 1)
 		return 0;
 	int64_t rtt = (c->syn_ns >= 0 && c->synack_ns >= c->syn_ns) ? c->synack_ns - c->syn_ns : 0;
 	return s->ts_ns - c->hs_ack_ns > rtt;
@@ -277,7 +288,7 @@ static int handshake_ack_lost(const struct tp_conn *c, int si, const struct tp_s
 static void lose_handshake_ack(struct tp_analyzer *an, struct tp_conn *c, int si, struct tp_verdict *v)
 {
 	v->anomalies |= TP_ABIT(TP_A_LOST_HANDSHAKE_ACK);
-	amend_states(an, c, c->hs_ack_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si, TP_SYN_RECEIVED, TP_ESTABLISHED);
+	tp_conn_amend_states(an, c, c->hs_ack_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si, TP_SYN_RECEIVED, TP_ESTABLISHED);
 	c->ep[si].state = TP_SYN_RECEIVED;
 	c->established = 0;
 	c->handshake = TP_HS_HALF_OPEN;
@@ -410,8 +421,8 @@ static void fin_again(struct tp_analyzer *an, struct tp_conn *c, int si, struct 
 		return;
 	if (S->state == TP_CLOSED && c->final_ack_frame) {
 		v->anomalies |= TP_ABIT(TP_A_LOST_FINAL_ACK);
-		int lo = si == 0 ? TP_LAST_ACK : TP_TIME_WAIT, lr = si == 0 ? TP_TIME_WAIT : TP_LAST_ACK;
-		tp_conn_amend(an, c, c->final_ack_frame, TP_ABIT(TP_A_LOST_FINAL_ACK), lo, lr);
+		tp_conn_amend_states(an, c, c->final_ack_frame, TP_ABIT(TP_A_LOST_FINAL_ACK), si, TP_LAST_ACK,
+		                     TP_TIME_WAIT);
 		c->final_ack_lost = 1;
 		S->state = TP_LAST_ACK;
 		if (R->state != TP_TIME_WAIT)
@@ -461,7 +472,7 @@ static void on_fin(struct tp_analyzer *an, struct tp_conn *c, int si, const stru
 		S->fin_step = TP_STEP_SIM_FIN;
 		v->anomalies |= TP_ABIT(TP_A_SIMULTANEOUS_CLOSE);
 		c->sim_close = 1;
-		amend_states(an, c, R->fin_frame, 0, si, TP_ESTABLISHED, TP_FIN_WAIT_1);
+		tp_conn_amend_states(an, c, R->fin_frame, 0, si, TP_ESTABLISHED, TP_FIN_WAIT_1);
 		set_states(c, si, TP_CLOSING, TP_CLOSING);
 	}
 	if (R->state == TP_TIME_WAIT && c->time_wait_ns < 0)
@@ -538,7 +549,7 @@ static int challenge_ack(struct tp_analyzer *an, struct tp_conn *c, int si, cons
 	c->handshake = TP_HS_BAD_ACK;
 	c->stale_peer = 1;
 	S->state = TP_UNKNOWN;
-	amend_states(an, c, c->syn_frame, 0, si, TP_UNKNOWN, TP_SYN_SENT);
+	tp_conn_amend_states(an, c, c->syn_frame, 0, si, TP_UNKNOWN, TP_SYN_SENT);
 	return 1;
 }
 
@@ -690,8 +701,7 @@ enum tp_timer_class tp_conn_timer_class(const struct tp_conn *c)
 {
 	if (conn_closed(c))
 		return TP_T_CLOSED;
-	if (c->established && c->hs_ack_frame && !c->hs_ack_settled && !c->sim_open &&
-	    !c->ep[0].fin_seen && !c->ep[1].fin_seen)
+	if (hs_ack_pending(c) && !c->ep[0].fin_seen && !c->ep[1].fin_seen)
 		return TP_T_HS_ACK;
 	if (c->established || c->midstream)
 		return (c->ep[0].fin_seen || c->ep[1].fin_seen) ? TP_T_HALF_CLOSED : TP_T_OPEN;
@@ -716,8 +726,8 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 			if (c->hs_ack_lost) {
 				tp_conn_amend(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), -1, -1);
 			} else {
-				amend_states(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), srv, TP_SYN_RECEIVED,
-				             TP_UNKNOWN);
+				tp_conn_amend_states(an, c, c->synack_frame, TP_ABIT(TP_A_HALF_OPEN), srv,
+				                     TP_SYN_RECEIVED, TP_UNKNOWN);
 				c->ep[!srv].state = TP_UNKNOWN;
 			}
 			c->late_done = 1;
@@ -725,7 +735,7 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
 			/* Nothing says whether the SYN reached its receiver (dropped on
 			 * the way, by a firewall, by a full backlog) or what it did. */
 			int cli = c->ep[1].syn_seen ? 1 : 0;
-			amend_states(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_UNANSWERED), cli, TP_SYN_SENT, TP_UNKNOWN);
+			tp_conn_amend_states(an, c, c->syn_frame, TP_ABIT(TP_A_SYN_UNANSWERED), cli, TP_SYN_SENT, TP_UNKNOWN);
 			c->ep[!cli].state = TP_UNKNOWN;
 			c->late_done = 1;
 		}
@@ -763,8 +773,7 @@ void tp_conn_settle(struct tp_analyzer *an, struct tp_conn *c, int at_end)
  */
 uint64_t tp_conn_amendable_from(const struct tp_conn *c)
 {
-	int hs_ack_open = c->established && c->hs_ack_frame && !c->hs_ack_settled && !c->sim_open;
-	if (((!c->established && !c->midstream) || hs_ack_open) && (!c->late_done || c->counted_half_open))
+	if (((!c->established && !c->midstream) || hs_ack_pending(c)) && (!c->late_done || c->counted_half_open))
 		return c->first_frame; /* no frame of it comes before */
 	uint64_t lo = UINT64_MAX;
 	const uint64_t fin[] = { c->ep[0].fin_frame, c->ep[1].fin_frame, c->final_ack_frame };

@@ -247,6 +247,9 @@ uint64_t tp_conn_amendable_from(const struct tp_conn *c);
 int tp_conn_is_new_syn(const struct tp_conn *c, const struct tp_segment *s, int from_orig, int wireshark);
 void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int orig_state,
                    int resp_state);
+/* The same, with the states given for endpoint i and its peer. */
+void tp_conn_amend_states(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp_anomaly_set add, int i,
+                          int st_i, int st_peer);
 
 /* tsecho.c: after conn.c judged a segment from endpoint si, note its TCP
  * timestamp and, if it acknowledges the peer's retransmitted SYN-ACK or FIN,

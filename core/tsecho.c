@@ -131,9 +131,8 @@ static void judge(struct tp_analyzer *an, struct tp_conn *c, int si, const struc
 		if (!((c->anomalies | v->anomalies) & TP_ABIT(TP_A_LOST_HANDSHAKE_ACK))) {
 			v->anomalies |= TP_ABIT(TP_A_LOST_HANDSHAKE_ACK);
 			/* and the peer was ESTABLISHED when R resent it, not unknown */
-			int peer = TP_ESTABLISHED, r = TP_SYN_RECEIVED;
-			tp_conn_amend(an, c, t->last_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si == 0 ? peer : r,
-			              si == 0 ? r : peer);
+			tp_conn_amend_states(an, c, t->last_frame, TP_ABIT(TP_A_LOST_HANDSHAKE_ACK), si, TP_ESTABLISHED,
+			                     TP_SYN_RECEIVED);
 		}
 		return;
 	}
