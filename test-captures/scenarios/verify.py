@@ -296,18 +296,25 @@ def v_half_open(pk, d):
         "SYN, SYN-ACKs at +%s s, never ACKed" % ", +".join("%.2f" % (p.t - pk[0].t) for p in rest)
 
 
-def v_lost_final_ack(pk, d):
+def fin_acked_twice(pk, cl):
+    """lost-final-ack's shape at the client: one connection, the client closes
+    first, the server's FIN, the final ACK, the FIN again, the ACK again.
+    Returns the server's FINs, the two final ACKs and the close's shape."""
     only_stream(pk)
-    handshake(pk, (C4, 40010))
-    c, s = split(pk, (C4, 40010))
-    first, shape = close_shape(pk, (C4, 40010))
+    handshake(pk, cl)
+    c, s = split(pk, cl)
+    first, shape = close_shape(pk, cl)
     need(first == "client", "client closed first")
     sf = [p for p in s if p.has(FIN)]
     need(len(sf) == 2 and sf[0].seq == sf[1].seq and sf[1].rtx, "server FIN sent twice (retransmission)")
-    fin_end = sf[0].end_seq
-    final = [p for p in c if not p.has(FIN) and p.flags == ACK and p.ack == fin_end]
+    final = [p for p in c if not p.has(FIN) and p.flags == ACK and p.ack == sf[0].end_seq]
     need(len(final) == 2, "the client sent the final ACK twice")
     need(sf[0].frame < final[0].frame < sf[1].frame < final[1].frame, "FIN, ACK, FIN again, ACK again")
+    return sf, final, shape
+
+
+def v_lost_final_ack(pk, d):
+    sf, final, shape = fin_acked_twice(pk, (C4, 40010))
     need(sf[1].t - sf[0].t >= 0.2, "retransmitted after >= 200 ms (RTO)")
     # the client (TIME-WAIT) echoes the TSval of the FIN that put it there
     e = echoed(pk, (S4, 8010), final[1].tsecr)
@@ -320,18 +327,8 @@ def v_lost_final_ack(pk, d):
 
 
 def v_lost_final_ack_nots_cli(pk, d):
-    cl = (C4, 40025)
-    only_stream(pk)
-    handshake(pk, cl)
-    c, s = split(pk, cl)
     need(not any(p.tsval is not None or p.tsecr is not None for p in pk), "no TCP timestamps at all")
-    first, shape = close_shape(pk, cl)
-    need(first == "client", "client closed first")
-    sf = [p for p in s if p.has(FIN)]
-    need(len(sf) == 2 and sf[0].seq == sf[1].seq and sf[1].rtx, "server FIN sent twice (retransmission)")
-    final = [p for p in c if not p.has(FIN) and p.flags == ACK and p.ack == sf[0].end_seq]
-    need(len(final) == 2 and sf[0].frame < final[0].frame < sf[1].frame < final[1].frame,
-         "FIN, final ACK (dropped at the server's input), FIN again, ACK again")
+    sf, final, shape = fin_acked_twice(pk, (C4, 40025))
     return [row("lost-final-ack-nots-cli.pcap", "lost-final-ack-nots-cli", C4, 40025, S4, 8025, "SF",
                 "lost_final_ack,fin_retransmit", "TIME-WAIT", "CLOSED",
                 frames=[(final[0].frame, "anomaly", "lost_final_ack"), (sf[1].frame, "anomaly", "lost_final_ack"),
