@@ -69,9 +69,8 @@ static void record_conn(struct tp_analyzer *an, struct tp_conn *c, enum tp_end_r
 	tp_conn_record(an, c, why, &r);
 	an->stats.by_handshake[r.handshake]++;
 	an->stats.by_teardown[r.teardown]++;
-	for (int i = 0; i < TP_A_COUNT; i++)
-		if (r.anomalies & TP_ABIT(i))
-			an->stats.conn_anomalies[i]++;
+	for (tp_anomaly_set m = r.anomalies; m;)
+		an->stats.conn_anomalies[tp_anomaly_pop(&m)]++;
 	if (an->cb.conn)
 		an->cb.conn(an->cb.user, &r);
 }
@@ -176,6 +175,7 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 			tp_conn_settle(an, c, 0);
 			c->late_done = 1;
 			tp_timer_set(an, c, TP_T_HANDSHAKE, now);
+			tp_conn_freeze(an, c);
 			continue;
 		}
 		if (cls == TP_T_HS_ACK) {
@@ -190,6 +190,17 @@ static void expire_class(struct tp_analyzer *an, enum tp_timer_class cls, int64_
 	}
 	if (c)
 		tp_due_by(an, c->tstamp + to);
+}
+
+/*
+ * Closed connections, and handshakes whose late verdict is out, only linger:
+ * packed until a segment wakes them. The second are many in a flood or a
+ * scan, and a client's SYN or a server's SYN-ACK sent again after the
+ * verdict wakes one only for that segment.
+ */
+static int lingers(const struct tp_conn *c)
+{
+	return c->tclass == TP_T_CLOSED || (c->tclass == TP_T_HANDSHAKE && c->late_done);
 }
 
 /* Pack the established connections idle for TP_COLD_AFTER_NS, oldest first. */
@@ -312,7 +323,7 @@ void tp_feed_prefetched(struct tp_analyzer *an, const struct tp_segment *s, uint
 	update_timer(an, c);
 	if (an->cfg.max_embryonic && c->tclass <= TP_T_HANDSHAKE)
 		trim_embryonic(an, c);
-	else if (c->tclass == TP_T_CLOSED)
+	if (lingers(c))
 		tp_conn_freeze(an, c);
 }
 
@@ -379,6 +390,8 @@ uint64_t tp_settled_below(const struct tp_analyzer *an)
 	uint64_t lo = tp_freeze_amendable_from(an);
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
 		for (const struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {
+			if (c->frozen) /* its block's slot counts it */
+				continue;
 			uint64_t f = tp_conn_amendable_from(c);
 			if (f < lo)
 				lo = f;

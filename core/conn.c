@@ -43,9 +43,8 @@ void tp_conn_amend(struct tp_analyzer *an, struct tp_conn *c, uint64_t frame, tp
 	if (!frame)
 		return;
 	c->anomalies |= add;
-	for (int i = 0; i < TP_A_COUNT; i++)
-		if (add & TP_ABIT(i))
-			an->stats.anomalies[i]++;
+	for (tp_anomaly_set m = add; m;)
+		an->stats.anomalies[tp_anomaly_pop(&m)]++;
 	if (!an->cb.amend)
 		return;
 	struct tp_amend a = {
@@ -673,9 +672,8 @@ void tp_conn_segment(struct tp_analyzer *an, struct tp_conn *c, const struct tp_
 	v->resp_state = c->ep[1].state;
 	c->anomalies |= v->anomalies;
 	an->stats.segments++;
-	for (int i = 0; i < TP_A_COUNT; i++)
-		if (v->anomalies & TP_ABIT(i))
-			an->stats.anomalies[i]++;
+	for (tp_anomaly_set m = v->anomalies; m;)
+		an->stats.anomalies[tp_anomaly_pop(&m)]++;
 }
 
 /*

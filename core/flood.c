@@ -232,9 +232,16 @@ static void mark_earlier(struct tp_analyzer *an, struct tp_server *s, const stru
 {
 	static const enum tp_timer_class lists[] = { TP_T_SYN, TP_T_SYNACK, TP_T_HANDSHAKE };
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-		for (struct tp_conn *c = an->thead[lists[i]]; c; c = c->tnext) {
-			if (c == cur || c->flood || !c->counted_half_open || c->port[1] != s->port ||
-			    memcmp(&c->addr[1], &s->addr, sizeof s->addr) != 0)
+		for (struct tp_conn *c = an->thead[lists[i]], *next; c; c = next) {
+			next = c->tnext;
+			struct tp_conn t;
+			const struct tp_conn *x = c->frozen ? tp_conn_unpack(c, &t) : c;
+			if (c == cur || x->flood || !x->counted_half_open || x->port[1] != s->port ||
+			    memcmp(&x->addr[1], &s->addr, sizeof s->addr) != 0)
+				continue;
+			/* A packed one (its late verdict out) is marked unpacked;
+			 * with no memory for that, it stays out of the flood. */
+			if (c->frozen && !(c = tp_conn_thaw(an, c)))
 				continue;
 			c->flood = 1;
 			c->flood_gen = s->gen;

@@ -27,6 +27,10 @@
  * as long, so a block empties about when it is the oldest and is given back
  * whole, and there is neither an allocator's header per connection nor
  * holes between connections of many sizes in the heap the open ones use.
+ * Two kinds linger: closed connections (closed_linger) and handshakes
+ * whose late verdict is out (handshake_idle, twice as long by default).
+ * Each kind has a chain of blocks of its own, so that a block never waits
+ * for the longer linger of the other kind.
  *
  * An established connection that has been idle for a while (cold) is
  * packed too, but into an allocation of its own: it may wake up or time out
@@ -312,8 +316,9 @@ static void unpack_bytes(const uint8_t *in, uint8_t *body)
 #define SLOT_AGE_NS 1000000000LL
 
 struct tp_freeze_block {
-	struct tp_freeze_block *older, *newer; /* the blocks in use */
+	struct tp_freeze_block *older, *newer; /* the blocks in use, of its chain */
 	struct tp_analyzer *an; /* whose store holds its bodies */
+	uint8_t chain;         /* enum tp_freeze_chain */
 	uint8_t *bodies;       /* in memory (filling, not spilled, or read back), or NULL */
 	uint8_t spilled;       /* its bodies are in the store, */
 	uint64_t spilled_at;   /* there */
@@ -388,8 +393,8 @@ static void *heads_map(void)
 	return p + lead;
 }
 
-/* A new newest block, its bodies' buffer not yet taken. */
-static struct tp_freeze_block *block_new(struct tp_analyzer *an)
+/* A new newest block of a chain, its bodies' buffer not yet taken. */
+static struct tp_freeze_block *block_new(struct tp_analyzer *an, enum tp_freeze_chain chain)
 {
 	struct tp_freeze_block *b = heads_map();
 	if (!b)
@@ -398,11 +403,12 @@ static struct tp_freeze_block *block_new(struct tp_analyzer *an)
 	b->an = an;
 	b->bodies = NULL;
 	b->spilled = 0;
-	b->older = an->freeze_block;
+	b->chain = (uint8_t)chain;
+	b->older = an->freeze_block[chain];
 	b->newer = NULL;
 	if (b->older)
 		b->older->newer = b;
-	an->freeze_block = b;
+	an->freeze_block[chain] = b;
 	return b;
 }
 
@@ -468,7 +474,7 @@ static void block_free(struct tp_analyzer *an, struct tp_freeze_block *b)
 	if (b->newer)
 		b->newer->older = b->older;
 	else
-		an->freeze_block = b->older;
+		an->freeze_block[b->chain] = b->older;
 	if (b->bodies)
 		bodies_give(an, b->bodies);
 	if (b->spilled) {
@@ -481,13 +487,14 @@ static void block_free(struct tp_analyzer *an, struct tp_freeze_block *b)
 /* Room for a head, and for a body of len bytes at *body, in the newest
  * block or in a new one, for a connection whose late verdicts may amend
  * from frame amendable_from on. */
-static struct tp_conn *block_alloc(struct tp_analyzer *an, size_t len, uint64_t amendable_from, uint8_t **body)
+static struct tp_conn *block_alloc(struct tp_analyzer *an, enum tp_freeze_chain chain, size_t len,
+                                   uint64_t amendable_from, uint8_t **body)
 {
-	struct tp_freeze_block *b = an->freeze_block;
+	struct tp_freeze_block *b = an->freeze_block[chain];
 	if (b && b->fill_slot == slot_of(b->heads) && an->now_ns - b->fill_since_ns > SLOT_AGE_NS)
 		b->heads = (uint32_t)slot_start(b->fill_slot + 1); /* it is old: on to the next */
 	if (!b || b->heads >= HEADS_CAP || b->bodies_used + len > BODIES_SIZE) {
-		struct tp_freeze_block *n = block_new(an);
+		struct tp_freeze_block *n = block_new(an, chain);
 		if (!n)
 			return NULL;
 		if (b && !b->live)
@@ -522,7 +529,7 @@ static void block_release(struct tp_analyzer *an, struct tp_conn *f)
 		b->slot[s].amendable_from = UINT64_MAX;
 	if (--b->live)
 		return;
-	if (b == an->freeze_block && b->bodies)
+	if (b == an->freeze_block[b->chain] && b->bodies)
 		block_empty(b); /* fill it again from the start */
 	else
 		block_free(an, b);
@@ -559,8 +566,9 @@ void tp_conn_free(struct tp_analyzer *an, struct tp_conn *c)
 
 void tp_freeze_free(struct tp_analyzer *an)
 {
-	while (an->freeze_block) /* every connection is gone: all are empty */
-		block_free(an, an->freeze_block);
+	for (size_t k = 0; k < TP_FREEZE_CHAINS; k++)
+		while (an->freeze_block[k]) /* every connection is gone: all are empty */
+			block_free(an, an->freeze_block[k]);
 	free(an->spare_bodies);
 	an->spare_bodies = NULL;
 	free(an->store_free);
@@ -571,10 +579,11 @@ void tp_freeze_free(struct tp_analyzer *an)
 uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
 {
 	uint64_t lo = an->unpacked_amendable_from;
-	for (const struct tp_freeze_block *b = an->freeze_block; b; b = b->older)
-		for (size_t i = 0; i < SLOTS; i++)
-			if (b->slot[i].amendable_from < lo)
-				lo = b->slot[i].amendable_from;
+	for (size_t k = 0; k < TP_FREEZE_CHAINS; k++)
+		for (const struct tp_freeze_block *b = an->freeze_block[k]; b; b = b->older)
+			for (size_t i = 0; i < SLOTS; i++)
+				if (b->slot[i].amendable_from < lo)
+					lo = b->slot[i].amendable_from;
 	return lo;
 }
 
@@ -582,11 +591,11 @@ uint64_t tp_freeze_amendable_from(const struct tp_analyzer *an)
 
 /* Room for a packed connection with a body of len bytes, at *body: in a
  * block, or on its own (the body after the head). */
-static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t how, uint64_t amendable_from,
-                                    uint8_t **body)
+static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t how, enum tp_freeze_chain chain,
+                                    uint64_t amendable_from, uint8_t **body)
 {
 	if (how == TP_FROZEN_BLOCK)
-		return block_alloc(an, len, amendable_from, body);
+		return block_alloc(an, chain, len, amendable_from, body);
 	struct tp_conn *f = malloc(TP_CONN_HEAD + len);
 	if (f)
 		*body = (uint8_t *)f + TP_CONN_HEAD;
@@ -597,6 +606,7 @@ static struct tp_conn *packed_alloc(struct tp_analyzer *an, size_t len, uint8_t 
  * no memory for one. */
 static struct tp_conn *freeze(struct tp_analyzer *an, struct tp_conn *c, uint8_t how, uint64_t amendable_from)
 {
+	enum tp_freeze_chain chain = c->tclass == TP_T_HANDSHAKE ? TP_CHAIN_HANDSHAKE : TP_CHAIN_CLOSED;
 	uint8_t buf[PACKED_MAX], *body;
 #ifndef NDEBUG
 	struct tp_conn before;
@@ -604,7 +614,7 @@ static struct tp_conn *freeze(struct tp_analyzer *an, struct tp_conn *c, uint8_t
 #endif
 	rebase_all(c, 1); /* in place: c is freed once packed */
 	size_t len = pack_bytes((const uint8_t *)c + TP_CONN_HEAD, buf);
-	struct tp_conn *f = packed_alloc(an, len, how, amendable_from, &body);
+	struct tp_conn *f = packed_alloc(an, len, how, chain, amendable_from, &body);
 	if (!f) {
 		rebase_all(c, 0);
 		return c;

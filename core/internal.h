@@ -136,6 +136,14 @@ enum tp_frozen {
 struct tp_flood_table;
 struct tp_freeze_block;
 
+/* The kinds of lingering connections packed into blocks (freeze.c), each
+ * in a chain of its own: they linger for different times. */
+enum tp_freeze_chain {
+	TP_CHAIN_CLOSED = 0,  /* on TP_T_CLOSED: closed_linger */
+	TP_CHAIN_HANDSHAKE,   /* on TP_T_HANDSHAKE: handshake_idle */
+	TP_FREEZE_CHAINS
+};
+
 struct tp_analyzer {
 	struct tp_config cfg;
 	struct tp_callbacks cb;
@@ -159,10 +167,11 @@ struct tp_analyzer {
 	uint64_t next_idx;
 	int64_t now_ns;
 
-	/* freeze.c: the block connections freeze into now, the newest of the
-	 * list of blocks; and tp_conn_amendable_from of the lingering
-	 * connections left unpacked for lack of memory (never raised). */
-	struct tp_freeze_block *freeze_block;
+	/* freeze.c: for each chain, the block connections freeze into now, the
+	 * newest of its list of blocks; and tp_conn_amendable_from of the
+	 * lingering connections left unpacked for lack of memory (never
+	 * raised). */
+	struct tp_freeze_block *freeze_block[TP_FREEZE_CHAINS];
 	uint64_t unpacked_amendable_from;
 	uint8_t *spare_bodies;   /* a block's bodies' buffer, free since its block spilled */
 	uint64_t store_end;      /* the front end's store: bytes handed out */

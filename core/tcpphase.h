@@ -143,6 +143,17 @@ int tp_anomaly_by_name(const char *name);
 typedef uint32_t tp_anomaly_set; /* bit (1u << enum tp_anomaly) */
 #define TP_ABIT(a) ((tp_anomaly_set)1u << (a))
 
+/* The lowest anomaly in *set, taken out of it: walks a set in the order of
+ * the table, `for (m = set; m;) { i = tp_anomaly_pop(&m); ... }`, at the
+ * cost of the anomalies present rather than of all kinds (this runs for
+ * every segment). */
+static inline int tp_anomaly_pop(tp_anomaly_set *set)
+{
+	int i = __builtin_ctz(*set);
+	*set &= *set - 1;
+	return i;
+}
+
 /* ---- input: one decoded TCP segment ------------------------------------ */
 
 struct tp_addr {

@@ -31,6 +31,15 @@ static uint16_t csum_fold(uint32_t s)
  * timestamps on any segment (RFC 7323 3.2; the first one found). */
 static void parse_options(struct tp_segment *s, const uint8_t *o, uint32_t len)
 {
+	/* After the handshake nearly every segment of a stack that sends
+	 * timestamps starts its options as RFC 7323 Appendix A lays them out:
+	 * NOP, NOP, then the timestamps. Nothing after them counts there. */
+	if (len >= 12 && !(s->flags & TP_TH_SYN) && rd32(o) == 0x0101080aU) {
+		s->has_ts = 1;
+		s->tsval = rd32(o + 4);
+		s->tsecr = rd32(o + 8);
+		return;
+	}
 	uint32_t i = 0;
 	while (i < len) {
 		uint8_t kind = o[i];
@@ -50,6 +59,8 @@ static void parse_options(struct tp_segment *s, const uint8_t *o, uint32_t len)
 			s->has_ts = 1;
 			s->tsval = rd32(v);
 			s->tsecr = rd32(v + 4);
+			if (!(s->flags & TP_TH_SYN))
+				return; /* nothing more to read */
 		}
 		i += ol;
 	}

@@ -90,9 +90,11 @@ static const char *anomaly_colour(const struct out *o, tp_anomaly_set set)
 	if (!o->color || !set)
 		return "";
 	int worst = -1;
-	for (int i = 0; i < TP_A_COUNT; i++)
-		if ((set & TP_ABIT(i)) && (int)tp_anomaly_table[i].severity > worst)
+	for (tp_anomaly_set m = set; m;) {
+		int i = tp_anomaly_pop(&m);
+		if ((int)tp_anomaly_table[i].severity > worst)
 			worst = (int)tp_anomaly_table[i].severity;
+	}
 	return worst >= TP_SEV_WARN ? RED : YEL;
 }
 
@@ -283,11 +285,10 @@ static void put_col(struct line *l, const char *s, size_t w)
 /* Anomaly names joined by sep, quoted or not. */
 static void put_anomalies(struct line *l, tp_anomaly_set set, const char *sep, int quoted)
 {
-	for (int i = 0, k = 0; i < TP_A_COUNT; i++) {
-		if (!(set & TP_ABIT(i)))
-			continue;
-		if (k++)
+	for (tp_anomaly_set m = set; m;) {
+		if (m != set)
 			put(l, sep);
+		int i = tp_anomaly_pop(&m);
 		if (quoted)
 			put(l, "\"");
 		put(l, tp_anomaly_table[i].name);
