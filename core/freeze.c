@@ -105,6 +105,19 @@ static void rebase_seq(uint32_t *v, uint32_t pred, int pack)
 	*v = pack ? zigzag32(*v - pred) : unzigzag32(*v) + pred;
 }
 
+/* A 32-bit field whose 0 means "not set": that trades places with pred - 1,
+ * as swap_unset does. */
+static void rebase_seq_set(uint32_t *v, uint32_t pred, int pack)
+{
+	if (pack) {
+		uint32_t x = *v == 0 ? pred - 1 : *v == pred - 1 ? 0 : *v;
+		*v = zigzag32(x - pred);
+	} else {
+		uint32_t x = unzigzag32(*v) + pred;
+		*v = x == pred - 1 ? 0 : x == 0 ? pred - 1 : x;
+	}
+}
+
 /* Fields in the order of the connection's life, each predicted by the last
  * one before it that is set (the first by base). */
 static void rebase_steps(uint64_t *const *f, size_t n, uint64_t base, uint64_t unset, int pack)
@@ -175,13 +188,27 @@ static void times(struct tp_conn *c, const struct tp_conn *b, int pack)
 	rebase(NS(c->zeek.attempt_ns), (uint64_t)b->syn_ns, UNSET_NS, pack);
 }
 
-static void frames(struct tp_conn *c, int pack)
+/* What tsecho.c's record of an endpoint's latest tracked segment is about:
+ * its FIN or its SYN-ACK, whose first frame and sequence number the
+ * connection keeps anyway. */
+static uint64_t tx_frame_pred(const struct tp_conn *b, int i)
+{
+	const struct tp_tx *t = &b->ep[i].tx;
+	return t->kind == TP_TX_FIN ? b->ep[i].fin_frame : t->kind == TP_TX_SYNACK ? b->synack_frame : 0;
+}
+
+static void frames(struct tp_conn *c, const struct tp_conn *b, int pack)
 {
 	uint64_t *const life[] = {
 		&c->syn_frame, &c->synack_frame, &c->hs_ack_frame, &c->ep[0].fin_frame, &c->ep[1].fin_frame,
 		&c->final_ack_frame,
 	};
 	rebase_steps(life, sizeof life / sizeof life[0], c->first_frame, 0, pack);
+	for (int i = 0; i < 2; i++) {
+		struct tp_tx *t = &c->ep[i].tx;
+		rebase(&t->first_frame, tx_frame_pred(b, i), 0, pack);
+		rebase(&t->last_frame, b->ep[i].tx.first_frame, 0, pack); /* sent once: the same */
+	}
 }
 
 static void seqs(struct tp_conn *c, const struct tp_conn *b, int pack)
@@ -191,6 +218,17 @@ static void seqs(struct tp_conn *c, const struct tp_conn *b, int pack)
 	for (int i = 0; i < 2; i++) {
 		rebase_seq(&c->ep[i].fin_seq, b->ep[i].next_seq - 1, pack); /* a FIN is sent last */
 		rebase_seq(&c->ep[i].max_ack, b->ep[!i].next_seq, pack);    /* all the peer sent */
+	}
+	for (int i = 0; i < 2; i++) {
+		struct tp_endpoint *e = &c->ep[i];
+		const struct tp_endpoint *eb = &b->ep[i];
+		rebase_seq(&e->tx.seq, eb->tx.kind == TP_TX_FIN ? eb->fin_seq : eb->tx.kind ? eb->isn : 0, pack);
+		rebase_seq_set(&e->rtx_end, eb->next_seq, pack);
+		/* TSvals: a FIN or SYN-ACK and a resend are among an endpoint's
+		 * latest segments, close to its highest TSval (kept as it is). */
+		rebase_seq_set(&e->tx.first_ts, eb->ts_max, pack);
+		rebase_seq(&e->tx.last_ts, eb->tx.first_ts, pack);
+		rebase_seq_set(&e->rtx_ts, eb->ts_max, pack);
 	}
 	for (int i = 0; i < 2; i++) {
 		/* Zeek's endpoint i is A (i == 0) or B; A is ep[0] when a_is_orig. */
@@ -226,7 +264,7 @@ static void rebase_all(struct tp_conn *c, int pack)
 	}
 	const struct tp_conn *b = pack ? &orig : c;
 	times(c, b, pack);
-	frames(c, pack);
+	frames(c, b, pack);
 	seqs(c, b, pack);
 	if (!pack) {
 		if (c->packed_us)
