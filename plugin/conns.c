@@ -142,10 +142,8 @@ static tap_packet_status conns_packet(void *tapdata, packet_info *pinfo, epan_di
 	stat_tap_table *table = g_array_index(sd->stat_tap_data->tables, stat_tap_table *, 0);
 
 	stat_tap_table_item_type row[N_COLS];
-	char uid[20];
 	memset(row, 0, sizeof row);
-	tp_conn_uid(t->uid_seed, t->v->first_frame, uid);
-	set_str(&row[COL_UID], g_strdup(uid));
+	set_str(&row[COL_UID], g_strdup(t->uid));
 	if (t->conn->have_rec)
 		fill_from_record(row, &t->conn->rec);
 	else

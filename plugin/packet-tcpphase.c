@@ -488,6 +488,22 @@ static struct tpp_conn *conn_get(struct tpp_file *f, guint64 idx)
 	return c;
 }
 
+/*
+ * The uid of fr's connection, as the CLI names it (empty and FALSE when
+ * not known: fr NULL, or no seed yet). The tree, the connection table and
+ * the conversation filter all take it from here, so that a filter built on
+ * one frame selects what the others show for it.
+ */
+static gboolean frame_uid(const struct tpp_file *f, const struct tpp_frame *fr, char uid[20])
+{
+	if (!f || !fr || !f->seeded || !fr->first_frame) {
+		uid[0] = '\0';
+		return FALSE;
+	}
+	tp_conn_uid(f->cfg.uid_seed, fr->first_frame, uid);
+	return TRUE;
+}
+
 /* Core callbacks ------------------------------------------------------------ */
 
 static void cb_amend(void *user, const struct tp_amend *a)
@@ -761,7 +777,7 @@ static void render_conn(proto_tree *tree, tvbuff_t *tvb, const struct tpp_conn *
 
 /* The "TCP Phase" subtree of one frame. */
 static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict *v, const struct tpp_frame *fr,
-                        const struct tpp_rel *rel, const struct tpp_conn *c, guint64 uid_seed,
+                        const struct tpp_rel *rel, const struct tpp_conn *c, const char *uid,
                         proto_item **anomaly_item,
                         proto_item **step_item)
 {
@@ -770,8 +786,6 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict
 	const char *step = tp_step_label((enum tp_step)v->step);
 	const char *ostate = tp_state_name((enum tp_state)v->orig_state);
 	const char *rstate = tp_state_name((enum tp_state)v->resp_state);
-	char uid[20];
-	tp_conn_uid(uid_seed, v->first_frame, uid);
 
 	proto_item *ti = proto_tree_add_item(tree, proto_tcpphase, tvb, 0, 0, ENC_NA);
 	proto_item_append_text(ti, ": %s%s%s, %s / %s", phase, *step ? " " : "", step, ostate, rstate);
@@ -779,7 +793,8 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict
 	proto_tree *t = proto_item_add_subtree(ti, ett_tcpphase);
 
 	proto_item_set_generated(proto_tree_add_uint64(t, hf_conn, tvb, 0, 0, v->conn));
-	add_string(t, hf_uid, tvb, uid);
+	if (*uid)
+		add_string(t, hf_uid, tvb, uid);
 	if (stream != G_MAXUINT32)
 		add_uint(t, hf_stream, tvb, stream);
 	add_string(t, hf_dir, tvb, v->dir == TP_DIR_ORIG ? "orig" : "resp");
@@ -812,7 +827,7 @@ static void render_tree(tvbuff_t *tvb, proto_tree *tree, const struct tp_verdict
  * after this frame's dissection: everything handed over must live until
  * then (the frame's pool, or the file's state). */
 static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tp_verdict *v, guint32 stream,
-                      const struct tpp_conn *c)
+                      const struct tpp_conn *c, const char *uid)
 {
 	struct tpp_tap *tap = wmem_new0(pinfo->pool, struct tpp_tap);
 	struct tp_verdict *vc = wmem_new(pinfo->pool, struct tp_verdict);
@@ -820,7 +835,7 @@ static void queue_tap(packet_info *pinfo, struct tpp_file *f, const struct tp_ve
 	tap->v = vc;
 	tap->conn = c;
 	tap->stream = stream;
-	tap->uid_seed = f->cfg.uid_seed;
+	g_strlcpy(tap->uid, uid, sizeof tap->uid);
 	tap->first_of_conn = c->first_frame == v->frame;
 	for (guint i = 0; i < f->floods->len; i++) {
 		struct tpp_flood *fl = (struct tpp_flood *)g_ptr_array_index(f->floods, i);
@@ -851,8 +866,10 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 	struct tpp_conn *c = v.conn < f->conns->len ? (struct tpp_conn *)g_ptr_array_index(f->conns, (guint)v.conn)
 	                                            : NULL;
 	proto_item *anomaly_item[TP_A_COUNT] = { 0 }, *step_item = NULL;
+	char uid[20];
+	frame_uid(f, fr, uid);
 	if (proto_field_is_referenced(tree, proto_tcpphase))
-		render_tree(tvb, tree, &v, fr, rel_find(f, fr->stream), c, f->cfg.uid_seed, anomaly_item, &step_item);
+		render_tree(tvb, tree, &v, fr, rel_find(f, fr->stream), c, uid, anomaly_item, &step_item);
 	for (int i = 0; i < TP_A_COUNT; i++)
 		if (v.anomalies & TP_ABIT(i))
 			expert_add_info(pinfo, anomaly_item[i], &ei_anomaly[i]);
@@ -860,7 +877,7 @@ static void render(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, struct t
 		expert_add_info(pinfo, step_item, &ei_handshake_done);
 
 	if (c && have_tap_listener(tpp_tap_id))
-		queue_tap(pinfo, f, &v, fr->stream, c);
+		queue_tap(pinfo, f, &v, fr->stream, c, uid);
 }
 
 /* ---- the postdissector ------------------------------------------------------- */
@@ -912,6 +929,34 @@ static int dissect_tcpphase(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree,
 		return 0;
 	render(tvb, pinfo, tree, f, fr);
 	return tvb_captured_length(tvb);
+}
+
+/* ---- the conversation filter ------------------------------------------------ */
+
+/*
+ * Conversation Filter > TCP Phase and Colorize Conversation > TCP Phase
+ * (Analyze, View and the packet list's menus): the selected frame's
+ * connection, by its uid. Wireshark's statistics tables have no Apply as
+ * Filter, so this is how a user goes from a packet to its connection.
+ * Valid only for a frame the core analysed, and so has a uid.
+ */
+static gboolean conv_uid(const packet_info *pinfo, char uid[20])
+{
+	struct tpp_file *f = g_file;
+	return frame_uid(f, f ? frame_find(f, pinfo->num) : NULL, uid);
+}
+
+static tpp_conv_bool conv_filter_valid(TPP_CONV_FILTER_ARGS)
+{
+	char uid[20];
+	return conv_uid(pinfo, uid);
+}
+
+/* g_malloc()ed: the GUI g_free()s it (ws-compat.h) */
+static gchar *conv_filter_build(TPP_CONV_FILTER_ARGS)
+{
+	char uid[20];
+	return conv_uid(pinfo, uid) ? g_strdup_printf("tcpphase.uid == \"%s\"", uid) : NULL;
 }
 
 /* ---- registration ------------------------------------------------------------ */
@@ -1126,6 +1171,8 @@ static void proto_register_tcpphase(void)
 	tpp_stats_register();
 	tpp_conns_register();
 	tpp_flow_register(proto_tcpphase);
+	/* in the register routine, as TCP's own is */
+	tpp_register_conversation_filter("tcpphase", "TCP Phase", conv_filter_valid, conv_filter_build);
 }
 
 static void proto_reg_handoff_tcpphase(void)

@@ -1,10 +1,10 @@
 /*
  * tcpphase-plugin.h - what the three files of the Wireshark plugin share.
  *
- *   packet-tcpphase.c  registration, preferences, the postdissector: it feeds
+ *   packet-tcpphase.c  registration, preferences, the postdissector (it feeds
  *                      the core on the first pass and renders the stored
- *                      verdicts on every pass (fields, expert info, Info
- *                      column, tap);
+ *                      verdicts on every pass: fields, expert info, Info
+ *                      column, tap), the "TCP Phase" conversation filter;
  *   extract.c          sees each TCP header Wireshark dissects and reads it
  *                      into a struct tp_segment with the CLI's decoder;
  *   stats.c            the "TCP Phases" statistics tree, fed by the tap;
@@ -46,7 +46,7 @@ struct tpp_tap {
 	const struct tp_verdict *v;
 	const struct tpp_conn *conn;       /* never NULL */
 	guint32 stream;                    /* tcp.stream */
-	guint64 uid_seed;                  /* the file's (tp_conn_uid) */
+	char uid[20];                      /* the connection's, as the CLI names it */
 	gboolean first_of_conn;            /* v is the connection's first segment */
 	struct tpp_flood *const *floods;   /* floods reported while this frame was fed */
 	guint n_floods;

@@ -44,6 +44,27 @@ typedef gboolean tpp_pref_bool;
 #endif
 
 /*
+ * Conversation filters (Conversation Filter, Colorize Conversation): 4.2
+ * gave both callbacks a user_data argument, registered with them, and moved
+ * them to bool. In every series the caller (the Qt GUI) g_free()s the
+ * string the builder returns. Callbacks are declared with
+ * TPP_CONV_FILTER_ARGS, which names the packet pinfo.
+ */
+#include <epan/conversation_filter.h>
+
+#if TPP_WS_AT_LEAST(4, 2)
+typedef bool tpp_conv_bool;
+#define TPP_CONV_FILTER_ARGS packet_info *pinfo, void *user_data _U_
+#define tpp_register_conversation_filter(proto, name, valid, build) \
+	register_conversation_filter((proto), (name), (valid), (build), NULL)
+#else
+typedef gboolean tpp_conv_bool;
+#define TPP_CONV_FILTER_ARGS packet_info *pinfo
+#define tpp_register_conversation_filter(proto, name, valid, build) \
+	register_conversation_filter((proto), (name), (valid), (build))
+#endif
+
+/*
  * The tcp.stream split and tcp.completeness rules of the Wireshark the
  * plugin runs in (core/tcpphase.h, enum tp_wireshark), so that its verdicts
  * sit beside TCP's own. 4.4 and 4.6 were checked against their tshark; 4.2

@@ -690,6 +690,38 @@ PREF_PAIRS = [
 ]
 
 
+# ---- the conversation filter ---------------------------------------------------
+
+# Conversation Filter > TCP Phase applies this to the selected frame's
+# connection (packet-tcpphase.c, conv_filter_build); tshark cannot call the
+# callback, so tests/check_gui_convfilter.sh checks that the GUI applies
+# this very text. Here: the text selects the frames of the CLI's record of
+# that connection and no other, also where one 4-tuple carries several
+# connections (which TCP's own conversation filter would merge).
+CONV_FILTER = 'tcpphase.uid == "{uid}"'
+CONV_CAPTURES = ["port-reuse.pcap", "stale-reconnect.pcap", "demo.pcapng"]
+
+
+def conv_filter_checks(ts, results):
+    tried = 0
+    for pcap, (rows, segs, plug) in sorted(results.items()):
+        if os.path.basename(pcap) not in CONV_CAPTURES or set(plug) != set(segs):
+            continue
+        want = collections.defaultdict(list)
+        for n, s in sorted(segs.items()):
+            want[s["uid"]].append(n)
+        for uid in sorted(want)[:8]:
+            filt = CONV_FILTER.format(uid=uid)
+            p = ts.run(["-2", "-r", pcap, "-Y", filt, "-T", "fields", "-e", "frame.number"] + TCP_PREFS)
+            got = [int(x) for x in p.stdout.split()]
+            check(p.returncode == 0 and got == want[uid],
+                  f"{os.path.basename(pcap)}: -Y '{filt}' selects the CLI's {len(want[uid])} frame(s) of "
+                  f"{uid}" + ("" if got == want[uid] else f": got {got[:20]}, want {want[uid][:20]} "
+                              f"{p.stderr.strip()[:200]}"))
+            tried += 1
+    check(tried >= 5, f"the conversation filter's text was tried on {tried} connection(s)")
+
+
 # ---- the plugin leaves Wireshark's own dissection alone ----------------------
 
 # What Wireshark itself says of each frame, which the plugin's handle in the
@@ -810,6 +842,7 @@ def main():
         ack_checks(ts, results)
         flow_checks(ts, results)
         conns_checks(ts, binary, results)
+        conv_filter_checks(ts, results)
     if pcaps:
         dissection_checks(ts, pcaps)
 
