@@ -37,11 +37,11 @@ done
 [ $# -le 3 ] || die "too many arguments (usage: $0 [--stats] [CAPTURE [FRAME [OUTPUT.png]]])"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/plugin/gui-session.sh"
 CAP=$(realpath -m "${1:-$ROOT/test-captures/lost-final-ack.pcap}")
 FRAME=${2:-12}
 OUT=$(realpath -m "${3:-$ROOT/docs/tcpphase-gui.png}")
 BUILD=$(realpath -m "${TP_BUILD_DIR:-$ROOT/build}")
-UNPRIV=$ROOT/tests/unpriv.sh
 # Window and screen size: the packet list, plus room for about 30 rows
 # of packet details. With --stats the TCP Phases dialog goes to the right
 # of the main window, as tall as it.
@@ -83,8 +83,7 @@ CONVERT=/usr/bin/convert IMPORT=/usr/bin/import
 # ---- 2. the plugin ---------------------------------------------------------
 # A plugin loads only into the major.minor series it was built for, from
 # plugins/<series>/epan/: take the one for the installed Wireshark.
-SERIES=$(tshark --version 2>/dev/null | sed -n '1s/^[^0-9]*\([0-9][0-9]*\.[0-9][0-9]*\)\..*/\1/p')
-[ -n "$SERIES" ] || die "cannot tell the Wireshark version from 'tshark --version'"
+gs_series
 PLUGIN=$BUILD/plugins/$SERIES/epan/tcpphase.so
 if [ ! -f "$PLUGIN" ]; then
 	other=$(ls "$BUILD"/plugins/*/epan/tcpphase.so 2>/dev/null || true)
@@ -100,38 +99,9 @@ fi
 say "Wireshark $SERIES, plugin $PLUGIN"
 
 # ---- 3. a throwaway home and profile ---------------------------------------
-TMP=$(mktemp -d /tmp/tcpphase-shot.XXXXXX)
-XVFB_PID="" WS_PID=""
-cleanup() {
-	set +e
-	for pid in $WS_PID $XVFB_PID; do
-		kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-	done
-	rm -rf "$TMP"
-}
-on_exit() {
-	rc=$?
-	cleanup
-	exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Wireshark may run as nobody (see tests/unpriv.sh): it reads a copy of the
-# plugin and of the capture here, in folders everyone can read, so that
-# neither a private build folder nor a private capture path is in the way.
-chmod 755 "$TMP"
-PLUGIN_DIR=$TMP/plugins
-mkdir -p "$PLUGIN_DIR/$SERIES/epan" "$TMP/cap"
-cp "$PLUGIN" "$PLUGIN_DIR/$SERIES/epan/tcpphase.so"
+gs_scratch shot
+gs_profile "$PLUGIN" "$CAP"
 PLUGIN=$PLUGIN_DIR/$SERIES/epan/tcpphase.so
-cp "$CAP" "$TMP/cap/"
-CAP=$TMP/cap/$(basename "$CAP")
-chmod -R a+rX "$PLUGIN_DIR" "$TMP/cap"
-
-CONF=$TMP/home/.config/wireshark
-mkdir -p "$CONF" "$TMP/runtime"
 # Packet list on top, details below, no bytes pane: more room for the tree.
 cat >"$CONF/preferences" <<EOF
 gui.layout_type: 1
@@ -152,39 +122,8 @@ column.width:
 	%L, 60,
 	%i, 600
 EOF
-cat >"$CONF/recent_common" <<EOF
-gui.geometry_main_x: 0
-gui.geometry_main_y: 0
-gui.geometry_main_width: $WIN_W
-gui.geometry_main_height: $WIN_H
-gui.geometry_main_maximized: FALSE
-privs.warn_if_elevated: FALSE
-EOF
-
-# Wireshark started as root ignores WIRESHARK_PLUGIN_DIR (special privileges).
-# tests/unpriv.sh runs it in a user namespace (an unmapped user, which still
-# owns root's files) or, where that is refused, as nobody; as a normal user
-# it runs it as is. It, setpriv, unshare and env exec the program.
-# The home and XDG_RUNTIME_DIR must belong to whoever that is (Qt wants
-# the runtime folder owned by us and 0700): ask it to create a file.
-mkdir "$TMP/probe"
-chmod 1777 "$TMP/probe"
-sh "$UNPRIV" touch "$TMP/probe/owner" 2>"$TMP/unpriv.err" ||
-	die "cannot run programs unprivileged with $UNPRIV: $(cat "$TMP/unpriv.err")"
-chown -R "$(stat -c %u:%g "$TMP/probe/owner")" "$TMP/home" "$TMP/runtime"
-chmod 700 "$TMP/runtime"
-# QT_QPA_PLATFORM: Qt 6 would pick Wayland if it found a compositor.
-wsenv() {
-	sh "$UNPRIV" env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
-		XDG_RUNTIME_DIR="$TMP/runtime" WIRESHARK_PLUGIN_DIR="$PLUGIN_DIR" \
-		QT_QPA_PLATFORM=xcb QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
-}
-# The same, replacing the (background sub)shell, so that $! is the program.
-wsexec() {
-	exec sh "$UNPRIV" env HOME="$TMP/home" XDG_CONFIG_HOME="$TMP/home/.config" \
-		XDG_RUNTIME_DIR="$TMP/runtime" WIRESHARK_PLUGIN_DIR="$PLUGIN_DIR" \
-		QT_QPA_PLATFORM=xcb QT_X11_NO_MITSHM=1 QT_ACCESSIBILITY=0 NO_AT_BRIDGE=1 "$@"
-}
+gs_recent_common "$WIN_W" "$WIN_H"
+gs_own
 
 # ---- 4. the plugin loads, and the frame has a TCP Phase item ---------------
 wsenv tshark -G plugins 2>"$TMP/tshark.err" | grep -q "	$PLUGIN\$" ||
@@ -218,42 +157,12 @@ $(cat "$TMP/stats.txt" "$TMP/tshark.err")"
 fi
 
 # ---- 5. X server and Wireshark ---------------------------------------------
-# -displayfd picks a free display number and writes it once the server is up.
 SCREEN_W=$((WIN_W + 40))
 [ "$STATS" -eq 0 ] || SCREEN_W=$((WIN_W + DLG_W + 40))
-Xvfb -displayfd 9 -screen 0 "${SCREEN_W}x$((WIN_H + 40))x24" -nolisten tcp \
-	9>"$TMP/display" 2>"$TMP/xvfb.log" &
-XVFB_PID=$!
-i=0
-until [ -s "$TMP/display" ]; do
-	kill -0 "$XVFB_PID" 2>/dev/null || die "Xvfb failed: $(cat "$TMP/xvfb.log")"
-	i=$((i + 1)); [ $i -lt 100 ] || die "Xvfb did not start in 10 s"
-	sleep 0.1
-done
-DISPLAY=:$(head -n1 "$TMP/display")
-export DISPLAY
-
+gs_xvfb "${SCREEN_W}x$((WIN_H + 40))"
 say "starting Wireshark on $CAP, frame $FRAME (display $DISPLAY)"
-wsexec wireshark -r "$CAP" -g "$FRAME" >"$TMP/wireshark.log" 2>&1 &
-WS_PID=$!
-# The title becomes the file name once the capture is read.
-TITLE=$(basename "$CAP" | sed 's/[][\\.^$*+?(){}|]/\\&/g')
-WID=$(timeout 60 xdotool search --sync --onlyvisible --name "^$TITLE" 2>/dev/null | head -n1) || true
-[ -n "$WID" ] || die "no Wireshark window after 60 s:
-$(cat "$TMP/wireshark.log")"
-
-# Wait until two screenshots in a row are the same (loaded, frame selected).
-settle() {
-	prev="" n=0
-	while [ $n -lt 40 ]; do
-		sleep 0.3
-		cur=$($IMPORT -window root rgb:- 2>/dev/null | md5sum)
-		[ "$cur" = "$prev" ] && return 0
-		prev=$cur n=$((n + 1))
-	done
-	say "warning: the window did not settle in 12 s"
-}
-settle
+gs_wireshark -r "$CAP" -g "$FRAME"
+gs_settle
 $IMPORT -window "$WID" "$TMP/before.png"
 
 # ---- 6. expand the TCP Phase subtree ----------------------------------------
@@ -272,7 +181,7 @@ if [ "$CHILD" -gt 0 ]; then
 	xdotool key --delay 60 --repeat "$CHILD" Up
 fi
 xdotool mousemove 0 0 # no hover highlight in the picture
-settle
+gs_settle
 
 $IMPORT -window "$WID" "$TMP/after.png"
 diff=$($CONVERT "$TMP/before.png" "$TMP/after.png" -compose difference -composite \
@@ -321,7 +230,7 @@ $(cat "$TMP/wireshark.log")"
 	xdotool windowmove --sync "$DWID" "$WIN_W" 0 2>/dev/null || xdotool windowmove "$DWID" "$WIN_W" 0
 	xdotool windowsize --sync "$DWID" "$DLG_W" "$WIN_H" 2>/dev/null || xdotool windowsize "$DWID" "$DLG_W" "$WIN_H"
 	xdotool mousemove 0 0
-	settle
+	gs_settle
 	say "the TCP Phases dialog is open: $(xdotool getwindowname "$DWID")"
 	$IMPORT -window root "$TMP/root.png"
 	# Both windows, not the 40 pixels of bare screen around them.
