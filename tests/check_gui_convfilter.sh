@@ -25,9 +25,9 @@
 # Wireshark's own dissectors). Ctrl+Q quits, so that Wireshark writes the
 # filter it applied to the profile's recent_common (recent.display_filter,
 # newest first), which is compared.
-# View > Colorize Conversation > Color 1 is not the way to TCP Phase: it
-# takes the first of tcp, udp, ip, ipv6, eth with a filter for the packet,
-# i.e. TCP's. Only the context menu has a submenu per conversation filter:
+# View > Colorize Conversation > Color 1 is not the way to TCP Phase: in
+# 4.0 (ui/qt, epan/conversation_filter.c) it takes the first of tcp, udp,
+# ip, ipv6, eth with a filter for the packet, i.e. TCP's. Only the context menu has a submenu per conversation filter:
 # the Menu key opens it, Down TP_COLOR_ITEM times reaches Colorize
 # Conversation, Right, Up (TCP Phase, the last), Right, and 1 (Color &1).
 # TP_KEEP=1 keeps the scratch folder, with screenshots of each step, in
