@@ -105,17 +105,21 @@ static void rebase_seq(uint32_t *v, uint32_t pred, int pack)
 	*v = pack ? zigzag32(*v - pred) : unzigzag32(*v) + pred;
 }
 
-/* A 32-bit field whose 0 means "not set": that trades places with pred - 1,
- * as swap_unset does. */
+/* rebase_seq for a field whose 0 means "not set": that 0 trades places with
+ * pred - 1 (swap_unset, in 32 bits: the 64-bit one would miss pred - 1 when
+ * pred is 0), before packing and after unpacking. */
+static uint32_t swap_unset32(uint32_t v, uint32_t pred)
+{
+	return v == 0 ? pred - 1 : v == pred - 1 ? 0 : v;
+}
+
 static void rebase_seq_set(uint32_t *v, uint32_t pred, int pack)
 {
-	if (pack) {
-		uint32_t x = *v == 0 ? pred - 1 : *v == pred - 1 ? 0 : *v;
-		*v = zigzag32(x - pred);
-	} else {
-		uint32_t x = unzigzag32(*v) + pred;
-		*v = x == pred - 1 ? 0 : x == 0 ? pred - 1 : x;
-	}
+	if (pack)
+		*v = swap_unset32(*v, pred);
+	rebase_seq(v, pred, pack);
+	if (!pack)
+		*v = swap_unset32(*v, pred);
 }
 
 /* Fields in the order of the connection's life, each predicted by the last
